@@ -1,0 +1,173 @@
+"""Provider configuration: one YAML file per provider, validated into a typed, frozen model."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from media_platform.constants import SourceFormat, Transport
+
+PROVIDER_ID_PATTERN = r"^[a-z][a-z0-9_]{1,40}$"
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
+
+
+class ProviderConfigError(ValueError):
+    """A provider YAML is invalid: names the file, the field and what was expected."""
+
+    def __init__(self, path: Path, problems: list[tuple[str, str]]):
+        self.path = path
+        self.problems = problems
+        lines = [f"{path}: invalid provider config"]
+        lines += [f"  - {field}: {message}" for field, message in problems]
+        super().__init__("\n".join(lines))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Model):
+    """Where and how the provider delivers: the ingest CLI gets these as arguments."""
+
+    transport: Transport = Transport.LOCAL
+    location: str = Field(description="Drop location; relative paths are under MEDIA_DROP_ROOT")
+    file_glob: str = "*.xml"
+    date_in_path: str = Field(
+        default="%Y-%m-%d",
+        description="strftime pattern of the delivery-date folder; files are picked by the data interval",
+    )
+
+
+class PodConfig(_Model):
+    """Per-provider overrides of the shared pod defaults."""
+
+    cpu: str = "500m"
+    memory: str = "512Mi"
+    image: str | None = None
+
+
+class ProviderConfig(_Model):
+    """One content provider: what it delivers, when, who owns it and who is alerted."""
+
+    provider_id: Annotated[str, Field(pattern=PROVIDER_ID_PATTERN)]
+    display_name: str
+    format: SourceFormat
+    source: SourceConfig
+    schedule: str = Field(description="cron expression or preset such as @daily, @hourly")
+    start_date: date
+    owner: str
+    alert_channel: str = Field(description="slack:#channel or email:address")
+    deadline: str = Field(default="2h", description="how long after the interval ends the run must be done, e.g. 45m, 2h")
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_delay_minutes: int = Field(default=5, ge=1, le=240)
+    catchup: bool = False
+    tags: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = Field(default=(), description="Kubernetes secret names mounted as env into the pod")
+    pod: PodConfig = PodConfig()
+    description: str = ""
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        from croniter import croniter
+
+        presets = {"@hourly", "@daily", "@weekly", "@monthly"}
+        if value not in presets and not croniter.is_valid(value):
+            raise ValueError(f"expected a cron expression or one of {sorted(presets)}, got {value!r}")
+        return value
+
+    @field_validator("deadline")
+    @classmethod
+    def _valid_deadline(cls, value: str) -> str:
+        match = _DURATION.match(value)
+        if not value or not match or not any(match.groups()):
+            raise ValueError(f"expected a duration like 45m, 2h or 1h30m, got {value!r}")
+        return value
+
+    @field_validator("alert_channel")
+    @classmethod
+    def _valid_channel(cls, value: str) -> str:
+        if not re.match(r"^(slack:#[\w-]+|email:[^@\s]+@[^@\s]+)$", value):
+            raise ValueError(f"expected slack:#channel or email:name@domain, got {value!r}")
+        return value
+
+    @property
+    def dag_id(self) -> str:
+        return f"ingest_{self.provider_id}"
+
+    @property
+    def start_datetime(self) -> datetime:
+        return datetime(self.start_date.year, self.start_date.month, self.start_date.day, tzinfo=timezone.utc)
+
+    @property
+    def deadline_minutes(self) -> int:
+        match = _DURATION.match(self.deadline)
+        assert match
+        hours, minutes = (int(g) if g else 0 for g in match.groups())
+        return hours * 60 + minutes
+
+    @property
+    def dbt_staging_selector(self) -> str:
+        """The provider's own dbt staging models."""
+        return f"path:models/staging/{self.provider_id}"
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location) or "(file)"
+
+
+def load_provider_config(path: Path) -> ProviderConfig:
+    """Read and validate one provider YAML; raise ProviderConfigError naming file, field and expectation."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ProviderConfigError(path, [("(yaml)", f"not valid YAML: {err}")]) from err
+    if not isinstance(data, dict):
+        raise ProviderConfigError(path, [("(file)", f"expected a mapping of fields, got {type(data).__name__}")])
+    try:
+        config = ProviderConfig.model_validate(data)
+    except ValidationError as err:
+        problems = [(_field_path(e["loc"]), _describe(e)) for e in err.errors()]
+        raise ProviderConfigError(path, problems) from None
+    if config.provider_id != path.stem:
+        raise ProviderConfigError(
+            path, [("provider_id", f"expected the file name {path.stem!r}, got {config.provider_id!r}")]
+        )
+    return config
+
+
+def _describe(error: Any) -> str:
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        return "unknown field (check the spelling; see the README for the fields)"
+    if error["type"] == "missing":
+        return "required field is missing"
+    if "input" in error and error["type"] not in ("missing",):
+        return f"{message} (got {error['input']!r})"
+    return message
+
+
+@dataclass(frozen=True)
+class ProviderConfigs:
+    """All provider configs of a folder, and the files that failed, so one bad file never hides the others."""
+
+    configs: tuple[ProviderConfig, ...]
+    errors: tuple[ProviderConfigError, ...]
+
+
+def load_provider_configs(folder: Path) -> ProviderConfigs:
+    """Load every `*.yaml` in folder; collect errors instead of stopping at the first."""
+    configs: list[ProviderConfig] = []
+    errors: list[ProviderConfigError] = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            configs.append(load_provider_config(path))
+        except ProviderConfigError as err:
+            errors.append(err)
+    return ProviderConfigs(tuple(configs), tuple(errors))

@@ -1,0 +1,31 @@
+"""Names shared across the platform: formats, transports, execution modes, schemas."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class SourceFormat(str, Enum):
+    """Delivery formats the ingest package can parse."""
+
+    ADI = "adi"
+
+
+class Transport(str, Enum):
+    """Where deliveries are picked up from."""
+
+    LOCAL = "local"
+
+
+class ExecutionMode(str, Enum):
+    """How the ingest step runs: in a Kubernetes pod, or as a local subprocess with the same entrypoint."""
+
+    KUBERNETES = "kubernetes"
+    LOCAL = "local"
+
+
+WAREHOUSE_CONN_ID = "warehouse"
+RAW_SCHEMA = "raw"
+AUDIT_SCHEMA = "audit"
+REPORTING_SCHEMA = "reporting"
+EXECUTION_MODE_ENV = "MEDIA_EXECUTION_MODE"
