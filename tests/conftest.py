@@ -1,8 +1,9 @@
-"""Shared fixtures: a real PostgreSQL (embedded by default) with fresh databases for this test session."""
+"""Shared fixtures: a real PostgreSQL (embedded by default) with this session's own warehouse and Airflow databases."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,44 +20,56 @@ from media_platform import devenv  # noqa: E402
 
 TEST_WAREHOUSE_DB = "warehouse_test"
 TEST_AIRFLOW_DB = "airflow_test"
+_TEST_ENV: dict[str, str] = {}
 
 
-def _recreate_database(admin_url: str, name: str) -> None:
-    conn = psycopg2.connect(admin_url)
+def _admin(url: str, *statements: tuple[str, tuple]) -> list:
+    conn = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
     conn.autocommit = True
+    rows = []
     try:
         with conn.cursor() as cur:
-            cur.execute(
-                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()",
-                (name,),
-            )
-            cur.execute(f'drop database if exists "{name}"')
-            cur.execute(f'create database "{name}"')
+            for sql, params in statements:
+                cur.execute(sql, params)
+                rows.append(cur.fetchall() if cur.description else None)
     finally:
         conn.close()
+    return rows
 
 
-def _ensure_database(admin_url: str, name: str) -> None:
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute("select 1 from pg_database where datname = %s", (name,))
-            if cur.fetchone() is None:
-                cur.execute(f'create database "{name}"')
-    finally:
-        conn.close()
+def pytest_configure(config: pytest.Config) -> None:
+    """Point Airflow, dbt, GX and the ingest CLI at the test databases before anything imports Airflow."""
+    env = devenv.environment(warehouse_db=TEST_WAREHOUSE_DB, airflow_db=TEST_AIRFLOW_DB)
+    env["AIRFLOW_HOME"] = str(devenv.LOCAL_DIR / "airflow_test")
+    env["MEDIA_ARTIFACTS_DIR"] = str(devenv.LOCAL_DIR / "artifacts_test")
+    env["MEDIA_DROP_ROOT"] = str(devenv.LOCAL_DIR / "drop_test")
+    env["AIRFLOW_CONN_WAREHOUSE"] = env["WAREHOUSE_DSN"]
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    url = env["WAREHOUSE_DSN"]
+    name = TEST_WAREHOUSE_DB
+    _admin(
+        url,
+        (
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()",
+            (name,),
+        ),
+        (f'drop database if exists "{name}"', ()),
+        (f'create database "{name}"', ()),
+    )
+    [exists] = _admin(url, ("select 1 from pg_database where datname = %s", (TEST_AIRFLOW_DB,)))
+    if not exists:
+        _admin(url, (f'create database "{TEST_AIRFLOW_DB}"', ()))
+    os.environ.update(env)
+    _TEST_ENV.update(env)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, env=os.environ.copy(), capture_output=True
+    )
 
 
 @pytest.fixture(scope="session")
 def test_env() -> dict[str, str]:
-    """The local environment pointed at this session's own databases (a fresh warehouse each session)."""
-    env = devenv.environment(warehouse_db=TEST_WAREHOUSE_DB, airflow_db=TEST_AIRFLOW_DB)
-    warehouse_url = env["WAREHOUSE_DSN"]
-    admin_url = warehouse_url.rsplit("/", 1)[0] + "/postgres"
-    _recreate_database(admin_url, TEST_WAREHOUSE_DB)
-    _ensure_database(admin_url, TEST_AIRFLOW_DB)
-    return env
+    """The environment the session runs in (also in os.environ): fresh `warehouse_test`, migrated `airflow_test`."""
+    return dict(_TEST_ENV)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -63,7 +63,7 @@ class ProviderConfig(_Model):
     start_date: date
     owner: str
     alert_channel: str = Field(description="slack:#channel or email:address")
-    deadline: str = Field(default="2h", description="how long after the interval ends the run must be done, e.g. 45m, 2h")
+    deadline: str = Field(default="2h", description="how long after being queued a run must be done: 45m, 2h")
     retries: int = Field(default=2, ge=0, le=10)
     retry_delay_minutes: int = Field(default=5, ge=1, le=240)
     catchup: bool = False
@@ -103,7 +103,7 @@ class ProviderConfig(_Model):
 
     @property
     def start_datetime(self) -> datetime:
-        return datetime(self.start_date.year, self.start_date.month, self.start_date.day, tzinfo=timezone.utc)
+        return datetime(self.start_date.year, self.start_date.month, self.start_date.day, tzinfo=UTC)
 
     @property
     def deadline_minutes(self) -> int:

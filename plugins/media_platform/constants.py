@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class SourceFormat(str, Enum):
+class SourceFormat(StrEnum):
     """Delivery formats the ingest package can parse."""
 
     ADI = "adi"
 
 
-class Transport(str, Enum):
+class Transport(StrEnum):
     """Where deliveries are picked up from."""
 
     LOCAL = "local"
 
 
-class ExecutionMode(str, Enum):
+class ExecutionMode(StrEnum):
     """How the ingest step runs: in a Kubernetes pod, or as a local subprocess with the same entrypoint."""
 
     KUBERNETES = "kubernetes"

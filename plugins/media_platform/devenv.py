@@ -37,7 +37,7 @@ def database_urls(warehouse_db: str = "warehouse", airflow_db: str = "airflow") 
     if warehouse or metadata:
         raise SystemExit("Set both MEDIA_WAREHOUSE_URL and MEDIA_AIRFLOW_DB_URL, or neither (embedded PostgreSQL).")
     port = local_postgres.start()
-    base = f"postgresql://postgres@127.0.0.1:{port}"
+    base = f"postgresql://postgres:postgres@127.0.0.1:{port}"  # trust auth; cosmos wants a password
     return f"{base}/{warehouse_db}", f"{base}/{airflow_db}"
 
 

@@ -10,10 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".local" / "pgdata"
 DATABASES = ("airflow", "warehouse")
 _SYSTEM_USER = "pgserver"  # PostgreSQL refuses to run as root; pgserver's own convention
+# pgserver's import asks platformdirs for a runtime dir (for a lock we never use) and warns when there is none.
+os.environ.setdefault("XDG_RUNTIME_DIR", str(PROJECT_ROOT / ".local" / "run"))
 
 
 def _bin(name: str) -> str:
@@ -26,10 +29,10 @@ def _run_as() -> dict[str, str]:
     """Run the server as an unprivileged user when we are root (CI, containers)."""
     if os.geteuid() != 0:
         return {}
+    import stat
+
     from pgserver._commands import POSTGRES_BIN_PATH
     from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
-
-    import stat
 
     ensure_user_exists(_SYSTEM_USER)
     ensure_prefix_permissions(POSTGRES_BIN_PATH)
@@ -89,8 +92,16 @@ def start(data_dir: Path = DEFAULT_DATA_DIR) -> int:
     log_file = data_dir / "server.log"
     subprocess.run(
         [
-            _bin("pg_ctl"), "-D", str(data_dir), "-w", "-t", "60", "-l", str(log_file),
-            "-o", f"-h 127.0.0.1 -p {port} -k {socket_dir} -c max_connections=200 -c fsync=off",
+            _bin("pg_ctl"),
+            "-D",
+            str(data_dir),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(log_file),
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {socket_dir} -c max_connections=200 -c fsync=off",
             "start",
         ],
         check=True,

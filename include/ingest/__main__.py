@@ -1,0 +1,99 @@
+"""Command line: `python -m ingest run ...` loads one provider interval; `python -m ingest demo-data ...` makes data."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from ingest.models import IngestError, UsageError
+
+log = logging.getLogger("ingest")
+
+
+def _aware_datetime(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO datetime like 2026-11-02T00:00:00+00:00, got {value!r}")
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"expected a timezone offset (e.g. +00:00) in {value!r}")
+    return parsed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI contract the Airflow DAG builder depends on; change it only together with that builder."""
+    from ingest.formats import format_names
+
+    parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="load one provider's deliveries for one data interval into raw")
+    run.add_argument("--provider", required=True, help="our provider id, e.g. demo_adi")
+    run.add_argument("--format", required=True, choices=format_names(), help="delivery format")
+    run.add_argument("--location", required=True, help="drop folder: absolute, or relative to $MEDIA_DROP_ROOT")
+    run.add_argument("--file-glob", default="*.xml", help="file name pattern, case-insensitive (default *.xml)")
+    run.add_argument("--date-in-path", default="%Y-%m-%d", help="strftime pattern of the delivery folders")
+    run.add_argument("--start", required=True, type=_aware_datetime, help="interval start (inclusive), ISO, tz-aware")
+    run.add_argument("--end", required=True, type=_aware_datetime, help="interval end (exclusive), ISO, tz-aware")
+    run.add_argument("--summary-file", type=Path, help="also write the JSON summary here (e.g. XCom return.json)")
+
+    demo = commands.add_parser("demo-data", help="write deterministic demo ADI deliveries into a drop folder")
+    demo.add_argument("--provider", default="demo_adi", help="provider id, used in asset ids")
+    demo.add_argument("--location", required=True, help="drop folder: absolute, or relative to $MEDIA_DROP_ROOT")
+    demo.add_argument("--start-date", required=True, type=date.fromisoformat, help="first delivery day, YYYY-MM-DD")
+    demo.add_argument("--days", type=int, default=3, help="number of delivery days")
+    demo.add_argument("--seed", type=int, default=7, help="random seed; same seed, same files")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> str:
+    from ingest.batch import RunRequest, run
+
+    request = RunRequest(
+        provider_id=args.provider,
+        source_format=args.format,
+        location=args.location,
+        file_glob=args.file_glob,
+        date_in_path=args.date_in_path,
+        interval_start=args.start,
+        interval_end=args.end,
+    )
+    summary = run(request).to_json()
+    if args.summary_file:
+        args.summary_file.parent.mkdir(parents=True, exist_ok=True)
+        args.summary_file.write_text(summary + "\n", encoding="utf-8")
+    return summary
+
+
+def _demo_data(args: argparse.Namespace) -> str:
+    from ingest.demo_data import write_demo_data
+    from ingest.discovery import drop_path
+
+    if args.days < 1:
+        raise UsageError(f"--days must be at least 1, got {args.days}")
+    location = drop_path(args.location)
+    return write_demo_data(location, args.provider, args.start_date, args.days, args.seed).to_json()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; the JSON result is the last stdout line, the log and any one-line error go to stderr."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        result = _run(args) if args.command == "run" else _demo_data(args)
+    except IngestError as err:
+        print(f"ingest: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except Exception as err:  # anything else: traceback in the log, then still one clear line and a non-zero exit
+        log.error("unexpected failure", exc_info=True)
+        print(f"ingest: error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
+        return 1
+    print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

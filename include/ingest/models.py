@@ -1,0 +1,82 @@
+"""Values passed between discovery, parsing and loading: source files, parsed records, quarantined records, batches."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+class IngestError(Exception):
+    """A run cannot proceed (bad arguments, missing location, database failure): reported as one line, exit non-zero."""
+
+    exit_code = 1
+
+
+class UsageError(IngestError):
+    """The arguments or the drop location are wrong: nothing was read or written."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One delivered file: its absolute path and its path relative to the provider's location (what we record)."""
+
+    path: Path
+    relative: str
+
+
+@dataclass(frozen=True)
+class ParsedRecord:
+    """A record that parsed: the format's columns plus where it came from and a hash of its content."""
+
+    source_file: str
+    source_location: str
+    record_hash: str
+    columns: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A record that could not be loaded: why, where, and its raw text so nothing is lost."""
+
+    source_file: str
+    source_location: str
+    reason: str
+    raw_record: str
+
+
+ParseOutcome = ParsedRecord | Quarantined
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One run of one provider over one data interval: the unit that is replaced atomically on re-runs."""
+
+    batch_id: str
+    provider_id: str
+    source_format: str
+    interval_start: datetime
+    interval_end: datetime
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a run did; printed as the last stdout line and written to --summary-file for XCom."""
+
+    batch_id: str
+    provider_id: str
+    interval_start: str
+    interval_end: str
+    files_read: int
+    records_read: int
+    records_loaded: int
+    records_quarantined: int
+    bytes_read: int
+    duration_seconds: float
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=False)

@@ -1,0 +1,104 @@
+"""Builds one `ingest_<provider>` DAG per provider config: extract_load, then the provider's dbt staging models."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+from textwrap import dedent
+from typing import Any
+
+from media_platform.assets import staging_asset
+from media_platform.config import ProviderConfig
+from media_platform.dbt_config import dbt_task_group
+from media_platform.settings import PlatformSettings
+
+CRON_PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+}
+
+
+def shared_default_args(config: ProviderConfig) -> dict[str, Any]:
+    """default_args every provider DAG shares; the YAML sets owner and retries."""
+    from media_platform.alerts import task_failed
+
+    return {
+        "owner": config.owner,
+        "retries": config.retries,
+        "retry_delay": timedelta(minutes=config.retry_delay_minutes),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(hours=1),
+        "on_failure_callback": partial(task_failed, channel=config.alert_channel),
+    }
+
+
+def data_interval_timetable(schedule: str) -> Any:
+    """A cron timetable with real data intervals, so each run owns [data_interval_start, data_interval_end)."""
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable(CRON_PRESETS.get(schedule, schedule), timezone="UTC")
+
+
+def deadline_alert(config: ProviderConfig, dag_id: str) -> Any:
+    """Airflow 3 deadline alert (successor of SLA misses): the run must finish within `deadline` of being queued."""
+    from airflow.sdk.definitions.callback import SyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(minutes=config.deadline_minutes),
+        callback=SyncCallback(
+            "media_platform.alerts.deadline_missed",
+            kwargs={"channel": config.alert_channel, "dag_id": dag_id, "deadline": config.deadline},
+        ),
+        name=f"{dag_id}_deadline",
+    )
+
+
+def provider_doc_md(config: ProviderConfig) -> str:
+    return dedent(
+        f"""\
+        ### {config.display_name} (`{config.provider_id}`)
+        {config.description.strip()}
+
+        | | |
+        |---|---|
+        | format | `{config.format.value}` |
+        | transport | `{config.source.transport.value}` at `{config.source.location}` (`{config.source.file_glob}`, \
+delivery-date folders `{config.source.date_in_path}`) |
+        | schedule | `{config.schedule}` (UTC), deadline {config.deadline} after the run is queued |
+        | owner / alerts | {config.owner} / `{config.alert_channel}` |
+
+        **Tasks**: `extract_load` reads the interval's deliveries into `raw` (bad records to `raw.quarantine`),
+        `transform_staging` runs and tests the provider's dbt staging models, `staging_ready` updates the asset that
+        schedules `publish_reporting`. Re-running an interval replaces that interval's rows.
+        """
+    )
+
+
+def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> Any:
+    """The `ingest_<provider>` DAG: extract_load >> transform_staging >> staging_ready."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG
+
+    from media_platform.execution import build_extract_load_task
+
+    with DAG(
+        dag_id=config.dag_id,
+        description=f"Ingest {config.display_name} ({config.format.value}) into raw and staging",
+        schedule=data_interval_timetable(config.schedule),
+        start_date=config.start_datetime,
+        catchup=config.catchup,
+        max_active_runs=1,
+        default_args=shared_default_args(config),
+        tags=["provider", config.format.value, *config.tags],
+        doc_md=provider_doc_md(config),
+        deadline=deadline_alert(config, config.dag_id),
+    ) as dag:
+        extract_load = build_extract_load_task(config, settings.execution_mode)
+        staging = dbt_task_group("transform_staging", [config.dbt_staging_selector], settings)
+        ready = EmptyOperator(task_id="staging_ready", outlets=[staging_asset(config.provider_id)])
+        extract_load >> staging >> ready
+    return dag

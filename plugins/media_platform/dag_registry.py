@@ -1,0 +1,45 @@
+"""What the thin files in dags/ call: build every valid provider's DAG and report the invalid files."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from media_platform.config import ProviderConfigError, load_provider_configs
+from media_platform.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+class ProviderConfigErrors(ValueError):
+    """One or more provider YAML files are invalid; each line names the file, the field and what was expected."""
+
+
+def register_dags(namespace: dict[str, Any], settings: PlatformSettings | None = None) -> list[str]:
+    """Put one DAG per valid provider YAML, and the publish DAG, into a dags/ module's globals."""
+    from media_platform.dag_factory import build_provider_dag
+    from media_platform.publish_dag import build_publish_dag
+
+    settings = settings or PlatformSettings.from_env()
+    loaded = load_provider_configs(settings.providers_dir)
+    for error in loaded.errors:
+        log.error("skipping provider: %s", error)
+    dag_ids = []
+    for config in loaded.configs:
+        namespace[config.dag_id] = build_provider_dag(config, settings)
+        dag_ids.append(config.dag_id)
+    publish = build_publish_dag(loaded.configs, settings)
+    namespace[publish.dag_id] = publish
+    return [*dag_ids, publish.dag_id]
+
+
+def config_errors(settings: PlatformSettings | None = None) -> tuple[ProviderConfigError, ...]:
+    settings = settings or PlatformSettings.from_env()
+    return load_provider_configs(settings.providers_dir).errors
+
+
+def raise_config_errors(settings: PlatformSettings | None = None) -> None:
+    """Raise every provider config error at once, so the Airflow UI lists them as this file's import error."""
+    errors = config_errors(settings)
+    if errors:
+        raise ProviderConfigErrors("\n".join(str(error) for error in errors))

@@ -1,0 +1,53 @@
+"""Cosmos configuration for the dbt project: built from a manifest made ahead of time, never `dbt ls` at parse time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from media_platform.constants import WAREHOUSE_CONN_ID
+from media_platform.settings import PlatformSettings
+
+
+class ManifestMissingError(FileNotFoundError):
+    """The dbt manifest has not been built; DAGs are rendered from it."""
+
+
+def cosmos_profile_config() -> Any:
+    """dbt profile from the Airflow connection `warehouse` (no profiles.yml with secrets in the image)."""
+    from cosmos import ProfileConfig
+    from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+    return ProfileConfig(
+        profile_name="media_platform",
+        target_name="airflow",
+        profile_mapping=PostgresUserPasswordProfileMapping(
+            conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "staging"}
+        ),
+    )
+
+
+def cosmos_project_kwargs(settings: PlatformSettings) -> dict[str, Any]:
+    """Arguments a standalone Cosmos operator needs to find the project and dbt."""
+    return {"project_dir": str(settings.dbt_project_dir), "dbt_executable_path": str(settings.dbt_executable)}
+
+
+def dbt_task_group(group_id: str, select: list[str], settings: PlatformSettings, **kwargs: Any) -> Any:
+    """A Cosmos DbtTaskGroup running the selected models (each followed by its tests) against the warehouse."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProjectConfig, RenderConfig
+
+    if not settings.dbt_manifest_path.exists():
+        raise ManifestMissingError(
+            f"{settings.dbt_manifest_path} not found: build it with `make dbt-manifest` (dbt parse) before parsing DAGs"
+        )
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=settings.dbt_project_dir,
+            manifest_path=settings.dbt_manifest_path,
+            install_dbt_deps=False,
+        ),
+        profile_config=cosmos_profile_config(),
+        execution_config=ExecutionConfig(dbt_executable_path=settings.dbt_executable),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, select=select, emit_datasets=False),
+        **kwargs,
+    )

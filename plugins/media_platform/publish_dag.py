@@ -1,0 +1,95 @@
+"""Builds `publish_reporting`: the shared marts, written to `audit`, checked by GX, published to `reporting`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import reduce
+from pathlib import Path
+from textwrap import dedent
+from typing import Any
+
+from media_platform.assets import reporting_asset, staging_asset
+from media_platform.config import ProviderConfig
+from media_platform.constants import AUDIT_SCHEMA, REPORTING_SCHEMA
+from media_platform.dbt_config import dbt_task_group
+from media_platform.settings import PlatformSettings
+
+PUBLISH_DAG_ID = "publish_reporting"
+MART_TABLES = ("titles", "provider_deliveries")
+MART_SELECTORS = ["path:models/intermediate", "path:models/marts"]
+
+DOC_MD = dedent(
+    """\
+    ### Publish reporting (write, audit, publish)
+    Runs whenever any provider's staging is updated (Airflow assets), one run at a time, so the shared marts are
+    never built concurrently by several provider DAGs.
+
+    1. `build_marts`: dbt builds and tests the intermediate models and the marts into the `audit` schema
+       (`titles` is incremental).
+    2. `audit_marts`: the Great Expectations checkpoint `audit_marts` validates the audit tables and rebuilds the
+       data docs. A failed expectation fails this task with the failures in its log; `reporting` is untouched.
+    3. `publish`: copies the audited tables into `reporting` in one transaction.
+    4. `dbt_docs`: regenerates the dbt docs (lineage) into the artifacts folder.
+    """
+)
+
+
+def save_dbt_docs(project_dir: str, destination: str, **_: Any) -> None:
+    """Cosmos callback: keep the generated dbt docs site where operators (and `make docs`) find it."""
+    import shutil
+
+    target = Path(project_dir) / "target"
+    out = Path(destination)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("index.html", "manifest.json", "catalog.json"):
+        if (target / name).exists():
+            shutil.copy2(target / name, out / name)
+
+
+def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSettings) -> Any:
+    """The single DAG that owns the shared marts and their publication."""
+    from airflow.sdk import DAG, task
+    from cosmos.operators.local import DbtDocsLocalOperator
+
+    from media_platform.dbt_config import cosmos_profile_config, cosmos_project_kwargs
+
+    triggers = [staging_asset(config.provider_id) for config in configs]
+    schedule = reduce(lambda left, right: left | right, triggers) if triggers else None
+    with DAG(
+        dag_id=PUBLISH_DAG_ID,
+        description="Build the shared marts into audit, validate them with GX, publish to reporting",
+        schedule=schedule,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=1,
+        default_args={"owner": "data-platform", "retries": 1, "retry_delay": timedelta(minutes=2)},
+        tags=["publish", "reporting"],
+        doc_md=DOC_MD,
+    ) as dag:
+        marts = dbt_task_group("build_marts", MART_SELECTORS, settings)
+
+        @task(task_id="audit_marts")
+        def audit_marts() -> dict[str, Any]:
+            from media_platform import quality
+            from media_platform.warehouse import resolve_warehouse_dsn
+
+            result = quality.run_audit(resolve_warehouse_dsn(), AUDIT_SCHEMA, list(MART_TABLES), settings.gx_root_dir)
+            quality.raise_for_result(result)
+            return {"success": result.success, "data_docs": str(result.data_docs_index)}
+
+        @task(task_id="publish", outlets=[reporting_asset(table) for table in MART_TABLES])
+        def publish() -> dict[str, int]:
+            from media_platform.publish import publish_tables
+            from media_platform.warehouse import resolve_warehouse_dsn
+
+            return publish_tables(resolve_warehouse_dsn(), list(MART_TABLES), AUDIT_SCHEMA, REPORTING_SCHEMA)
+
+        docs = DbtDocsLocalOperator(
+            task_id="dbt_docs",
+            profile_config=cosmos_profile_config(),
+            callback=save_dbt_docs,
+            callback_args={"destination": str(settings.dbt_docs_dir)},
+            **cosmos_project_kwargs(settings),
+        )
+        marts >> audit_marts() >> publish() >> docs
+    return dag

@@ -1,0 +1,78 @@
+"""The DagBag: no import errors, one DAG per provider YAML with the expected tasks, bad YAML surfaced clearly."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DAGS_DIR = PROJECT_ROOT / "dags"
+
+
+def _dagbag(monkeypatch: pytest.MonkeyPatch, test_env: dict[str, str], providers_dir: Path | None = None):
+    for key, value in test_env.items():
+        monkeypatch.setenv(key, value)
+    if providers_dir is not None:
+        monkeypatch.setenv("MEDIA_PROVIDERS_DIR", str(providers_dir))
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_DIR))
+
+
+def test_no_import_errors_and_one_dag_per_provider(monkeypatch: pytest.MonkeyPatch, test_env: dict[str, str]) -> None:
+    bag = _dagbag(monkeypatch, test_env)
+    assert bag.import_errors == {}
+    provider_ids = sorted(path.stem for path in (PROJECT_ROOT / "include" / "providers").glob("*.yaml"))
+    assert sorted(dag_id for dag_id in bag.dag_ids if dag_id.startswith("ingest_")) == [
+        f"ingest_{provider_id}" for provider_id in provider_ids
+    ]
+    assert "publish_reporting" in bag.dag_ids
+
+
+def test_provider_dag_shape(monkeypatch: pytest.MonkeyPatch, test_env: dict[str, str]) -> None:
+    dag = _dagbag(monkeypatch, test_env).dags["ingest_demo_adi"]
+    assert {task.task_id for task in dag.tasks} == {
+        "extract_load",
+        "transform_staging.stg_demo_adi__titles.run",
+        "transform_staging.stg_demo_adi__titles.test",
+        "staging_ready",
+    }
+    assert dag.get_task("extract_load").downstream_task_ids == {"transform_staging.stg_demo_adi__titles.run"}
+    assert [outlet.uri for outlet in dag.get_task("staging_ready").outlets] == ["media-platform://staging/demo_adi"]
+    assert dag.doc_md and "demo_adi" in dag.doc_md
+    assert {"provider", "adi"} <= set(dag.tags)
+    assert dag.max_active_runs == 1
+    assert dag.default_args["owner"] == "content-ops" and dag.default_args["retries"] == 2
+    assert dag.deadline is not None
+    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+
+
+def test_publish_dag_runs_marts_then_audit_then_publish(
+    monkeypatch: pytest.MonkeyPatch, test_env: dict[str, str]
+) -> None:
+    dag = _dagbag(monkeypatch, test_env).dags["publish_reporting"]
+    assert dag.max_active_runs == 1
+    audit = dag.get_task("audit_marts")
+    assert "build_marts.titles.test" in audit.upstream_task_ids
+    assert audit.downstream_task_ids == {"publish"}
+    assert [outlet.uri for outlet in dag.get_task("publish").outlets] == [
+        "media-platform://reporting/titles",
+        "media-platform://reporting/provider_deliveries",
+    ]
+
+
+def test_bad_yaml_is_an_import_error_and_the_others_still_load(
+    monkeypatch: pytest.MonkeyPatch, test_env: dict[str, str], tmp_path: Path
+) -> None:
+    shutil.copy(PROJECT_ROOT / "include" / "providers" / "demo_adi.yaml", tmp_path / "demo_adi.yaml")
+    (tmp_path / "broken.yaml").write_text(
+        (tmp_path / "demo_adi.yaml").read_text().replace("demo_adi", "broken").replace("format: adi", "format: mp4")
+    )
+    bag = _dagbag(monkeypatch, test_env, tmp_path)
+    assert "ingest_demo_adi" in bag.dag_ids
+    assert "ingest_broken" not in bag.dag_ids
+    [(path, message)] = bag.import_errors.items()
+    assert path.endswith("provider_config_check.py")
+    assert "broken.yaml" in message and "format" in message and "'adi'" in message
