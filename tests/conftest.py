@@ -44,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     env["MEDIA_ARTIFACTS_DIR"] = str(devenv.LOCAL_DIR / "artifacts_test")
     env["MEDIA_DROP_ROOT"] = str(devenv.LOCAL_DIR / "drop_test")
     env["AIRFLOW_CONN_WAREHOUSE"] = env["WAREHOUSE_DSN"]
+    env["MEDIA_TASK_RETRIES"] = "0"
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     url = env["WAREHOUSE_DSN"]
     name = TEST_WAREHOUSE_DB

@@ -17,7 +17,9 @@ def _aware_datetime(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO datetime like 2026-11-02T00:00:00+00:00, got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO datetime like 2026-11-02T00:00:00+00:00, got {value!r}"
+        ) from None
     if parsed.tzinfo is None:
         raise argparse.ArgumentTypeError(f"expected a timezone offset (e.g. +00:00) in {value!r}")
     return parsed

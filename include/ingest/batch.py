@@ -8,12 +8,12 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ingest import discovery, warehouse
 from ingest.formats import FormatSpec, get_format
 from ingest.formats.safe_xml import MAX_FILE_BYTES, raw_text
-from ingest.models import Batch, BatchSummary, ParsedRecord, Quarantined, SourceFile, UsageError
+from ingest.models import Batch, BatchStats, BatchSummary, ParsedRecord, Quarantined, SourceFile, UsageError
 
 log = logging.getLogger("ingest")
 PROVIDER_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -42,7 +42,9 @@ class RunRequest:
 
 
 @dataclass
-class _Parsed:
+class ParsedFiles:
+    """Everything read from a batch's files: loadable records, quarantined records, and the bytes read."""
+
     records: list[ParsedRecord]
     quarantined: list[Quarantined]
     bytes_read: int = 0
@@ -50,7 +52,7 @@ class _Parsed:
 
 def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | None = None) -> BatchSummary:
     """Ingest one interval and return its summary; re-running the same interval replaces its rows."""
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     clock = time.monotonic()
     try:
         spec = get_format(request.source_format)
@@ -73,13 +75,7 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
         warehouse.ensure_tables(conn)
         parsed = parse_files(spec, files)
         records_read = len(parsed.records) + len(parsed.quarantined)
-        stats = {
-            "files_read": len(files),
-            "records_read": records_read,
-            "bytes_read": parsed.bytes_read,
-            "started_at": started_at,
-            "finished_at": datetime.now(timezone.utc),
-        }
+        stats = BatchStats(len(files), records_read, parsed.bytes_read, started_at, datetime.now(UTC))
         loaded, quarantined = warehouse.replace_interval(conn, batch, spec, parsed.records, parsed.quarantined, stats)
     finally:
         conn.close()
@@ -99,9 +95,9 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
     return summary
 
 
-def parse_files(spec: FormatSpec, files: list[SourceFile]) -> _Parsed:
+def parse_files(spec: FormatSpec, files: list[SourceFile]) -> ParsedFiles:
     """Read and parse every file; an unreadable or unparseable file becomes quarantine rows, never an abort."""
-    parsed = _Parsed([], [])
+    parsed = ParsedFiles([], [])
     for source in files:
         try:
             with source.path.open("rb") as handle:

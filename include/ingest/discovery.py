@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.models import SourceFile, UsageError
@@ -39,7 +39,7 @@ def folder_datetime(relative: str, date_in_path: str) -> datetime | None:
         parsed = datetime.strptime(relative, date_in_path)
     except ValueError:
         return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def folders_for_interval(root: Path, date_in_path: str, start: datetime, end: datetime) -> list[Path]:

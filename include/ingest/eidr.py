@@ -67,4 +67,3 @@ def parse_eidr(value: str | None) -> EidrResult:
     if compact[20] != expected:
         return EidrResult(None, EidrStatus.INVALID, f"check character should be {expected}, got {compact[20]}")
     return EidrResult(canonical_eidr(compact), EidrStatus.VALID)
-

@@ -64,6 +64,17 @@ class Batch:
 
 
 @dataclass(frozen=True)
+class BatchStats:
+    """What a batch read, and when: recorded in raw.ingest_batches next to the counts PostgreSQL reports."""
+
+    files_read: int
+    records_read: int
+    bytes_read: int
+    started_at: datetime
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
 class BatchSummary:
     """What a run did; printed as the last stdout line and written to --summary-file for XCom."""
 
@@ -79,4 +90,5 @@ class BatchSummary:
     duration_seconds: float
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=False)
+        """One JSON line, keys in the documented order."""
+        return json.dumps(asdict(self))

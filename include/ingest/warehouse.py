@@ -13,7 +13,7 @@ import psycopg2
 from psycopg2.extensions import connection as Connection
 
 from ingest.formats import FormatSpec
-from ingest.models import Batch, IngestError, ParsedRecord, Quarantined
+from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined
 
 SCHEMA = "raw"
 DSN_ENV = "WAREHOUSE_DSN"
@@ -106,6 +106,10 @@ RECORD_META_COLUMNS = (
     "batch_id", "provider_id", "interval_start", "interval_end", "source_file", "source_location", "loaded_at",
     "record_hash",
 )  # fmt: skip
+BATCH_COLUMNS = (
+    "batch_id", "provider_id", "source_format", "interval_start", "interval_end", "files_read", "records_read",
+    "records_loaded", "records_quarantined", "bytes_read", "started_at", "finished_at",
+)  # fmt: skip
 QUARANTINE_COLUMNS = (
     "batch_id", "provider_id", "source_format", "interval_start", "interval_end", "source_file", "source_location",
     "reason", "raw_record", "quarantined_at",
@@ -139,13 +143,12 @@ def replace_interval(
     spec: FormatSpec,
     records: Sequence[ParsedRecord],
     quarantined: Sequence[Quarantined],
-    stats: dict[str, Any],
+    stats: BatchStats,
 ) -> tuple[int, int]:
     """In one transaction: delete the provider's rows for this exact interval, COPY the new ones, record the batch.
 
     Returns (records loaded, records quarantined) as counted by PostgreSQL; raises ReconciliationError, rolling
-    back, when they do not add up to the records read. stats holds files_read, records_read, bytes_read,
-    started_at and finished_at for raw.ingest_batches.
+    back, when they do not add up to the records read.
     """
     key = (batch.provider_id, batch.interval_start, batch.interval_end)
     with conn, conn.cursor() as cur:
@@ -155,7 +158,7 @@ def replace_interval(
                 f"delete from {SCHEMA}.{table} where provider_id = %s and interval_start = %s and interval_end = %s",
                 key,
             )
-        finished_at = stats["finished_at"]
+        finished_at = stats.finished_at
         record_rows = (
             (
                 batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, r.source_file,
@@ -172,17 +175,17 @@ def replace_interval(
             for q in quarantined
         )  # fmt: skip
         in_quarantine = _copy(cur, "quarantine", QUARANTINE_COLUMNS, quarantine_rows)
-        if stats["records_read"] != loaded + in_quarantine:
+        if stats.records_read != loaded + in_quarantine:
             raise ReconciliationError(
-                f"records read ({stats['records_read']}) != loaded ({loaded}) + quarantined ({in_quarantine}); "
-                "rolled back"
+                f"records read ({stats.records_read}) != loaded ({loaded}) + quarantined ({in_quarantine}); rolled back"
             )
         cur.execute(
-            f"insert into {SCHEMA}.ingest_batches values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            f"insert into {SCHEMA}.ingest_batches ({', '.join(BATCH_COLUMNS)})"
+            f" values ({', '.join(['%s'] * len(BATCH_COLUMNS))})",
             (
                 batch.batch_id, batch.provider_id, batch.source_format, batch.interval_start, batch.interval_end,
-                stats["files_read"], stats["records_read"], loaded, in_quarantine, stats["bytes_read"],
-                stats["started_at"], finished_at,
+                stats.files_read, stats.records_read, loaded, in_quarantine, stats.bytes_read,
+                stats.started_at, finished_at,
             ),
         )  # fmt: skip
     return loaded, in_quarantine

@@ -20,13 +20,13 @@ CRON_PRESETS = {
 }
 
 
-def shared_default_args(config: ProviderConfig) -> dict[str, Any]:
+def shared_default_args(config: ProviderConfig, settings: PlatformSettings) -> dict[str, Any]:
     """default_args every provider DAG shares; the YAML sets owner and retries."""
     from media_platform.alerts import task_failed
 
     return {
         "owner": config.owner,
-        "retries": config.retries,
+        "retries": config.retries if settings.task_retries is None else settings.task_retries,
         "retry_delay": timedelta(minutes=config.retry_delay_minutes),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(hours=1),
@@ -92,10 +92,10 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> An
         start_date=config.start_datetime,
         catchup=config.catchup,
         max_active_runs=1,
-        default_args=shared_default_args(config),
+        default_args=shared_default_args(config, settings),
         tags=["provider", config.format.value, *config.tags],
         doc_md=provider_doc_md(config),
-        deadline=deadline_alert(config, config.dag_id),
+        deadline=deadline_alert(config, config.dag_id) if settings.deadline_alerts else None,
     ) as dag:
         extract_load = build_extract_load_task(config, settings.execution_mode)
         staging = dbt_task_group("transform_staging", [config.dbt_staging_selector], settings)

@@ -50,8 +50,7 @@ def publish_tables(
             for table in tables:
                 source = sql.Identifier(source_schema, table)
                 target = sql.Identifier(target_schema, table)
-                staging_name = table + STAGING_SUFFIX
-                staging = sql.Identifier(target_schema, staging_name)
+                staging = sql.Identifier(target_schema, table + STAGING_SUFFIX)
                 cur.execute(sql.SQL("drop table if exists {}").format(staging))
                 cur.execute(sql.SQL("create table {} (like {} including all)").format(staging, source))
                 cur.execute(sql.SQL("insert into {} select * from {}").format(staging, source))

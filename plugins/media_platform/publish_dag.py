@@ -62,7 +62,11 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
-        default_args={"owner": "data-platform", "retries": 1, "retry_delay": timedelta(minutes=2)},
+        default_args={
+            "owner": "data-platform",
+            "retries": 1 if settings.task_retries is None else settings.task_retries,
+            "retry_delay": timedelta(minutes=2),
+        },
         tags=["publish", "reporting"],
         doc_md=DOC_MD,
     ) as dag:

@@ -28,6 +28,8 @@ class PlatformSettings:
     dbt_executable: Path
     artifacts_dir: Path
     execution_mode: ExecutionMode
+    deadline_alerts: bool = True
+    task_retries: int | None = None
 
     @property
     def gx_root_dir(self) -> Path:
@@ -49,6 +51,11 @@ class PlatformSettings:
             dbt_executable=Path(os.environ.get("MEDIA_DBT_EXECUTABLE", default_dbt)),
             artifacts_dir=Path(os.environ.get("MEDIA_ARTIFACTS_DIR", PROJECT_ROOT / ".local" / "artifacts")),
             execution_mode=execution_mode_from_env(),
+            # `airflow dags test` in Airflow 3.3.2 crashes after a successful run of a DAG with deadline alerts
+            # (apache/airflow#73428); the demo and the tests switch them off, a deployment keeps them on.
+            deadline_alerts=env_choice("MEDIA_DEADLINE_ALERTS", "on", ("on", "off")) == "on",
+            # Dev and test runs set 0 so a failing task fails at once instead of waiting out retry delays.
+            task_retries=int(os.environ["MEDIA_TASK_RETRIES"]) if os.environ.get("MEDIA_TASK_RETRIES") else None,
         )
 
 

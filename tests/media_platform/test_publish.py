@@ -133,6 +133,25 @@ def test_duplicate_or_empty_table_list_is_refused(warehouse_dsn: str) -> None:
         publish.publish_tables(warehouse_dsn, [])
 
 
+def test_publish_gives_up_on_a_long_reader_instead_of_queueing_everyone_behind_it(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, source: str, target: str
+) -> None:
+    publish.publish_tables(warehouse_dsn, ["titles"], source_schema=source, target_schema=target)
+    _execute(warehouse, f"insert into {source}.titles values ('acme:4', 'Four', 30, null)")
+    long_reader = psycopg2.connect(warehouse_dsn)
+    try:
+        assert _count_in(long_reader, target) == 3
+        with pytest.raises(psycopg2.errors.LockNotAvailable):
+            publish.publish_tables(
+                warehouse_dsn, ["titles"], source_schema=source, target_schema=target, lock_timeout_seconds=0.2
+            )
+        assert _count_in(long_reader, target) == 3
+    finally:
+        long_reader.close()
+    assert _tables(warehouse, target) == ["titles"]
+    assert _count(warehouse_dsn, target, "titles") == 3
+
+
 def _count(dsn: str, schema: str, table: str) -> int:
     conn = psycopg2.connect(dsn, options="-c statement_timeout=30000")
     try:

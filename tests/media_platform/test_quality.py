@@ -200,31 +200,46 @@ def test_unreconciled_delivery_fails(
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ("update {t} set asset_key = 'acme:m1'", "expect_column_values_to_be_unique(asset_key)"),
-        ("update {t} set title = null where asset_key = 'acme:e1'", "expect_column_values_to_not_be_null(title)"),
-        (
+        pytest.param(
+            "update {t} set asset_key = 'acme:m1'", "expect_column_values_to_be_unique(asset_key)", id="duplicate_key"
+        ),
+        pytest.param(
+            "update {t} set title = null where asset_key = 'acme:e1'",
+            "expect_column_values_to_not_be_null(title)",
+            id="missing_title",
+        ),
+        pytest.param(
             "update {t} set release_year = 1700 where asset_key = 'acme:m1'",
             "expect_column_values_to_be_between(release_year)",
+            id="release_year",
         ),
-        (
+        pytest.param(
             "update {t} set eidr_id = lower(eidr_id) where eidr_id is not null",
             "expect_column_values_to_match_regex(eidr_id)",
+            id="eidr_not_canonical",
         ),
-        ("update {t} set eidr_id = null where eidr_status = 'valid'", "eidr_id is set whenever eidr_status is 'valid'"),
-        (
+        pytest.param(
+            "update {t} set eidr_id = null where eidr_status = 'valid'",
+            "eidr_id is set whenever eidr_status is 'valid'",
+            id="valid_without_eidr",
+        ),
+        pytest.param(
             "update {t} set eidr_status = 'unknown' where asset_key = 'acme:m2'",
             "expect_column_values_to_be_in_set(eidr_status)",
+            id="eidr_status",
         ),
-        (
+        pytest.param(
             "update {t} set asset_type = 'short' where asset_key = 'acme:m2'",
             "expect_column_values_to_be_in_set(asset_type)",
+            id="asset_type",
         ),
-        (
+        pytest.param(
             "update {t} set licensing_window_end = licensing_window_start - interval '1 day'"
             " where asset_key = 'acme:m1'",
             "expect_column_pair_values_a_to_be_greater_than_b(licensing_window_end, licensing_window_start)",
+            id="licensing_window",
         ),
-        ("delete from {t}", "expect_table_row_count_to_be_between"),
+        pytest.param("delete from {t}", "expect_table_row_count_to_be_between", id="empty_table"),
     ],
 )
 def test_each_titles_rule_catches_its_violation(

@@ -41,6 +41,7 @@ class AdiAsset:
 
     @property
     def asset_class(self) -> str:
+        """AMS Asset_Class, lower-cased: package, title, movie, preview, poster, box cover..."""
         return self.ams.get("Asset_Class", "").strip().lower()
 
     def values(self, *names: str) -> list[str]:
@@ -50,6 +51,7 @@ class AdiAsset:
         return [v.strip() for v in found if v.strip()]
 
     def first(self, *names: str) -> str | None:
+        """The first non-empty value of the App_Data named any of names, or None."""
         found = self.values(*names)
         return found[0] if found else None
 
@@ -65,10 +67,12 @@ class AdiAsset:
 
 
 class _Rejected(Exception):
-    def __init__(self, reason: str, location: str):
+    """A package that is well-formed XML but not a loadable ADI title; fragment says where, e.g. /ADI/Asset[1]."""
+
+    def __init__(self, reason: str, fragment: str | None = None):
         super().__init__(reason)
         self.reason = reason
-        self.location = location
+        self.fragment = fragment
 
 
 def parse_adi_file(data: bytes, source_file: str) -> ParseOutcome:
@@ -76,36 +80,38 @@ def parse_adi_file(data: bytes, source_file: str) -> ParseOutcome:
     try:
         return _parse(data, source_file)
     except _Rejected as err:
-        return Quarantined(source_file, err.location, err.reason, raw_text(data))
+        location = f"{source_file}#{err.fragment}" if err.fragment else source_file
+        return Quarantined(source_file, location, err.reason, raw_text(data))
     except XmlRejected as err:
         location = f"{source_file}:{err.position[0]}:{err.position[1]}" if err.position else source_file
         return Quarantined(source_file, location, err.reason, raw_text(data))
     except Exception as err:  # a single file must never abort the batch
-        return Quarantined(source_file, source_file, f"unexpected parser error: {type(err).__name__}: {err}", raw_text(data))
+        return Quarantined(
+            source_file, source_file, f"unexpected parser error: {type(err).__name__}: {err}", raw_text(data)
+        )
 
 
 def _parse(data: bytes, source_file: str) -> ParsedRecord:
     root = parse_xml(data)
     if local_name(root.tag) != "ADI":
-        raise _Rejected(f"not an ADI document: root element is <{local_name(root.tag)}>", source_file)
+        raise _Rejected(f"not an ADI document: root element is <{local_name(root.tag)}>")
     package = _read_asset(root, "/ADI", depth=0)
     titles = [asset for asset in package.assets if asset.asset_class == "title"]
     if not titles:
-        raise _Rejected("no title asset (AMS Asset_Class=\"title\")", f"{source_file}#/ADI")
+        raise _Rejected('no title asset (AMS Asset_Class="title")', "/ADI")
     if len(titles) > 1:
-        raise _Rejected(f"{len(titles)} title assets in one package, expected one", f"{source_file}#/ADI")
+        raise _Rejected(f"{len(titles)} title assets in one package, expected one", "/ADI")
     title = titles[0]
-    location = f"{source_file}#{title.path}"
     if not fields.text(title.ams.get("Asset_ID")):
-        raise _Rejected("title asset has no Asset_ID", location)
+        raise _Rejected("title asset has no Asset_ID", title.path)
     if not title.first("Title"):
-        raise _Rejected("title asset has no Title", location)
+        raise _Rejected("title asset has no Title", title.path)
     record = package.to_json()
-    columns = _title_columns(package, title, location)
+    columns = _title_columns(package, title)
     columns["record"] = record
     canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     record_hash = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return ParsedRecord(source_file, location, record_hash, columns)
+    return ParsedRecord(source_file, f"{source_file}#{title.path}", record_hash, columns)
 
 
 def _read_asset(element: Element, path: str, depth: int) -> AdiAsset:
@@ -131,7 +137,8 @@ def _read_asset(element: Element, path: str, depth: int) -> AdiAsset:
     return asset
 
 
-def _title_columns(package: AdiAsset, title: AdiAsset, location: str) -> dict[str, Any]:
+def _title_columns(package: AdiAsset, title: AdiAsset) -> dict[str, Any]:
+    """The typed columns of raw.adi_titles; collects every bad value so one quarantine reason names them all."""
     errors: list[str] = []
 
     def convert(name: str, value: str | None, parse: Callable[[str], T]) -> T | None:
@@ -193,7 +200,7 @@ def _title_columns(package: AdiAsset, title: AdiAsset, location: str) -> dict[st
         "has_poster": "poster" in children,
     }
     if errors:
-        raise _Rejected("; ".join(errors), location)
+        raise _Rejected("; ".join(errors), title.path)
     return columns
 
 

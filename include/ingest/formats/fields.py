@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 _RUN_TIME = re.compile(r"^(\d{1,3}):([0-5]\d):([0-5]\d)$")
 _YEAR = re.compile(r"^\d{4}$")
@@ -59,4 +59,4 @@ def timestamp(value: str, *, end_of_day: bool = False) -> datetime:
     parsed = datetime.fromisoformat(stripped)
     if len(stripped) == 10:
         parsed = datetime.combine(parsed.date(), time(23, 59, 59) if end_of_day else time(0, 0))
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed

@@ -1,6 +1,7 @@
 -- One row per asset: the latest version of every title from every provider, with its EIDR ID.
 -- Incremental: only assets with records loaded since the last build are recomputed, from all their versions,
 -- so a backfill that reloads an old version cannot overwrite a newer one.
+-- depends_on: {{ ref('int_titles_unioned') }}
 {{
     config(
         materialized='incremental',

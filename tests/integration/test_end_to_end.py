@@ -1,0 +1,128 @@
+"""The whole path on the real stack: Airflow runs the demo provider's DAG and the publish DAG (dbt, GX, publish)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+import pytest
+from stdnum.iso7064 import mod_37_36
+
+pytestmark = pytest.mark.integration
+
+PROVIDER = "demo_adi"
+INTERVAL = ("2026-11-02T00:00:00+00:00", "2026-11-03T00:00:00+00:00")
+NEXT_INTERVAL_END = "2026-11-04T00:00:00+00:00"
+
+
+def airflow_dags_test(dag_id: str, logical_date: str | None, log_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`airflow dags test` in a child process, as an operator would run it; the log is kept for failures."""
+    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, *([logical_date] if logical_date else [])]
+    env = {**os.environ, "MEDIA_DEADLINE_ALERTS": "off"}  # apache/airflow#73428: `dags test` and deadlines
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    (log_dir / f"{dag_id}-{logical_date or 'now'}.log").write_text(result.stdout + result.stderr)
+    return result
+
+
+def query(dsn: str, sql: str, params: tuple = ()) -> list[tuple]:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def reporting_snapshot(dsn: str) -> list[tuple]:
+    return query(dsn, "select * from reporting.titles order by asset_key")
+
+
+@pytest.fixture(scope="module")
+def drop_root(test_env: dict[str, str]) -> Path:
+    root = Path(test_env["MEDIA_DROP_ROOT"])
+    subprocess.run(
+        [sys.executable, "-m", "ingest", "demo-data", "--provider", PROVIDER, "--location", PROVIDER,
+         "--start-date", "2026-11-01", "--days", "3", "--seed", "7"],
+        check=True, env=os.environ.copy(), capture_output=True,
+    )  # fmt: skip
+    return root
+
+
+@pytest.fixture(scope="module")
+def log_dir(test_env: dict[str, str]) -> Path:
+    path = Path(test_env["MEDIA_ARTIFACTS_DIR"]) / "integration_logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def first_publish(drop_root: Path, log_dir: Path, warehouse_dsn: str) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Ingest one interval and publish: the demo, run by the tests."""
+    ingest = airflow_dags_test(f"ingest_{PROVIDER}", INTERVAL[1], log_dir)
+    publish = airflow_dags_test("publish_reporting", None, log_dir) if ingest.returncode == 0 else ingest
+    return {"ingest": ingest, "publish": publish}
+
+
+def test_provider_dag_run_loads_the_interval(first_publish: dict, warehouse_dsn: str, log_dir: Path) -> None:
+    assert first_publish["ingest"].returncode == 0, f"see {log_dir}"
+    [(files, read, loaded, quarantined)] = query(
+        warehouse_dsn,
+        "select files_read, records_read, records_loaded, records_quarantined from raw.ingest_batches "
+        "where provider_id = %s and interval_start = %s and interval_end = %s",
+        (PROVIDER, *INTERVAL),
+    )
+    assert files > 0 and loaded > 0
+    assert read == loaded + quarantined
+    assert query(warehouse_dsn, "select count(*) from staging.stg_demo_adi__titles")[0][0] == loaded
+
+
+def test_publish_dag_fills_reporting(first_publish: dict, warehouse_dsn: str, log_dir: Path) -> None:
+    assert first_publish["publish"].returncode == 0, f"see {log_dir}"
+    [(assets,)] = query(
+        warehouse_dsn, "select count(distinct title_asset_id) from raw.adi_titles where provider_id = %s", (PROVIDER,)
+    )
+    [(published, providers)] = query(
+        warehouse_dsn, "select count(*), count(distinct provider_id) from reporting.titles"
+    )
+    assert published == assets > 0
+    assert providers == 1
+    assert query(warehouse_dsn, "select count(*) from reporting.provider_deliveries")[0][0] >= 1
+    # Every EIDR ID marked valid really passes the ISO 7064 check; invalid ones are kept, with their reason.
+    for eidr_id, status, reason in query(
+        warehouse_dsn, "select eidr_id, eidr_status, eidr_invalid_reason from reporting.titles"
+    ):
+        if status == "valid":
+            assert mod_37_36.is_valid(eidr_id.removeprefix("10.5240/").replace("-", ""))
+        elif status == "invalid":
+            assert eidr_id is None and reason
+
+
+def test_publish_leaves_docs(first_publish: dict, test_env: dict[str, str]) -> None:
+    artifacts = Path(test_env["MEDIA_ARTIFACTS_DIR"])
+    assert (artifacts / "dbt_docs" / "index.html").exists()
+    assert (artifacts / "dbt_docs" / "catalog.json").exists()
+    assert list((artifacts / "gx").rglob("index.html"))
+
+
+def test_bad_row_fails_the_audit_and_leaves_reporting_untouched(
+    first_publish: dict, drop_root: Path, log_dir: Path, warehouse_dsn: str, test_env: dict[str, str]
+) -> None:
+    assert first_publish["publish"].returncode == 0, f"see {log_dir}"
+    before = reporting_snapshot(warehouse_dsn)
+    # A delivery whose runtime is 99 hours: it parses (so it is not quarantined) but breaks an expectation.
+    day = drop_root / PROVIDER / "2026-11-03"
+    template = (Path(__file__).parents[1] / "fixtures" / "public" / "adi" / "vod_metadata_reference.xml").read_text()
+    bad = template.replace('Value="01:02:03"', 'Value="99:00:00"').replace("TSTT2003010204050001", "BADRUNTIME0001")
+    assert bad != template
+    (day / "zz_bad_runtime.xml").write_text(bad)
+    ingest = airflow_dags_test(f"ingest_{PROVIDER}", NEXT_INTERVAL_END, log_dir)
+    assert ingest.returncode == 0, f"see {log_dir}"
+    publish = airflow_dags_test("publish_reporting", None, log_dir)
+    assert publish.returncode != 0
+    output = publish.stdout + publish.stderr
+    assert "runtime_minutes" in output  # the failed expectation is in the task log
+    assert reporting_snapshot(warehouse_dsn) == before
+    docs = "".join(
+        page.read_text(errors="replace") for page in (Path(test_env["MEDIA_ARTIFACTS_DIR"]) / "gx").rglob("*.html")
+    )
+    assert "runtime_minutes" in docs
