@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".local" / "pgdata"
 DATABASES = ("airflow", "warehouse")

@@ -14,6 +14,7 @@ DAGS_DIR = PROJECT_ROOT / "dags"
 def _dagbag(monkeypatch: pytest.MonkeyPatch, test_env: dict[str, str], providers_dir: Path | None = None):
     for key, value in test_env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.delenv("MEDIA_TASK_RETRIES", raising=False)  # the YAML's retries, not the test override
     if providers_dir is not None:
         monkeypatch.setenv("MEDIA_PROVIDERS_DIR", str(providers_dir))
     from airflow.dag_processing.dagbag import DagBag

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from ingest.formats.adi import TITLE_COLUMNS, parse_adi_file
 from ingest.formats.safe_xml import MAX_FIELD_CHARS, MAX_FILE_BYTES
 from ingest.models import ParsedRecord, Quarantined

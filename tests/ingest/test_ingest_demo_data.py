@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from ingest.demo_data import DemoDataSummary, write_demo_data
 from ingest.demo_packages import display_title
 from ingest.formats.adi import parse_adi_file

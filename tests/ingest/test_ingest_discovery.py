@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from ingest.discovery import drop_path, files_for_interval, resolve_location
 from ingest.models import UsageError
 

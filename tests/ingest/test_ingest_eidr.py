@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from ingest.eidr import EidrStatus, canonical_eidr, check_character, parse_eidr
 
 REAL_IDS = [

@@ -8,11 +8,12 @@ from typing import Any
 
 import psycopg2
 import pytest
+from psycopg2.extras import RealDictCursor
+
 from ingest import warehouse
 from ingest.formats import get_format
 from ingest.formats.adi import TITLE_COLUMNS, parse_adi_file
 from ingest.models import Batch, BatchStats, ParsedRecord, Quarantined
-from psycopg2.extras import RealDictCursor
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 END = START + timedelta(days=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from media_platform.config import ProviderConfigError, load_provider_config, load_provider_configs
 from media_platform.constants import SourceFormat
 

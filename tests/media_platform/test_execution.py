@@ -15,6 +15,7 @@ from airflow.sdk import DAG, Connection
 from airflow.sdk.exceptions import AirflowException
 from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
+
 from media_platform.config import PodConfig, ProviderConfig, load_provider_config
 from media_platform.constants import EXECUTION_MODE_ENV, ExecutionMode
 from media_platform.execution import (

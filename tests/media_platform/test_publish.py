@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import pytest
-from media_platform import publish
 from psycopg2 import sql
+
+from media_platform import publish
 
 TABLES = ["titles", "provider_deliveries"]
 

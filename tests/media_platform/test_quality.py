@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg2
 import pytest
+
 from media_platform import quality
 
 TABLES = ["titles", "provider_deliveries"]
