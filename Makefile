@@ -61,7 +61,7 @@ airflow: setup
 
 docs:
 	@echo "dbt docs: .local/artifacts/dbt_docs/index.html"
-	@echo "GX data docs: .local/artifacts/gx/uncommitted/data_docs/local_site/index.html"
+	@echo "GX data docs: .local/artifacts/gx/gx/uncommitted/data_docs/local_site/index.html"
 
 stop:
 	@PYTHONPATH=plugins $(VPY) -m media_platform.local_postgres stop

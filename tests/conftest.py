@@ -62,9 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _admin(url, (f'create database "{TEST_AIRFLOW_DB}"', ()))
     os.environ.update(env)
     _TEST_ENV.update(env)
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, env=os.environ.copy(), capture_output=True
-    )
+    for command in (["airflow", "db", "migrate"], ["media_platform.airflow_settings"]):
+        subprocess.run([sys.executable, "-m", *command], check=True, env=os.environ.copy(), capture_output=True)
 
 
 @pytest.fixture(scope="session")

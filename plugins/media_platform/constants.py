@@ -25,6 +25,7 @@ class ExecutionMode(StrEnum):
 
 
 WAREHOUSE_CONN_ID = "warehouse"
+WAREHOUSE_LOADS_POOL = "warehouse_loads"  # bounds concurrent bulk loads across providers (airflow_settings.yaml)
 RAW_SCHEMA = "raw"
 AUDIT_SCHEMA = "audit"
 REPORTING_SCHEMA = "reporting"

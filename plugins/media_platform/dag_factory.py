@@ -9,6 +9,7 @@ from typing import Any
 
 from media_platform.assets import staging_asset
 from media_platform.config import ProviderConfig
+from media_platform.constants import WAREHOUSE_LOADS_POOL
 from media_platform.dbt_config import dbt_task_group
 from media_platform.settings import PlatformSettings
 
@@ -98,6 +99,7 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> An
         deadline=deadline_alert(config, config.dag_id) if settings.deadline_alerts else None,
     ) as dag:
         extract_load = build_extract_load_task(config, settings.execution_mode)
+        extract_load.pool = WAREHOUSE_LOADS_POOL
         staging = dbt_task_group("transform_staging", [config.dbt_staging_selector], settings)
         ready = EmptyOperator(task_id="staging_ready", outlets=[staging_asset(config.provider_id)])
         extract_load >> staging >> ready

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from media_platform.config import load_provider_config
 from media_platform.publish_dag import MART_TABLES, PUBLISH_DAG_ID
+from media_platform.quality import data_docs_index_path
 from media_platform.settings import PlatformSettings
 
 
@@ -98,7 +99,7 @@ def summary(warehouse_dsn: str, provider_id: str, start: datetime, end: datetime
                 lines.append(f"  reporting.{table}: {cur.fetchone()[0]} rows")
         else:
             lines.append("reporting: nothing published")
-    gx_index = settings.gx_root_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    gx_index = data_docs_index_path(settings.gx_root_dir)
     lines.append(f"GX data docs: {gx_index}")
     lines.append(f"dbt docs:     {settings.dbt_docs_dir / 'index.html'}")
     return "\n".join(lines)

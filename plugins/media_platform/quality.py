@@ -229,6 +229,11 @@ def _table_asset(datasource: Any, table: str) -> Any:
     return asset
 
 
+def data_docs_index_path(gx_root_dir: Path) -> Path:
+    """Where the local data docs site's index lands for a GX project under gx_root_dir (without loading GX)."""
+    return gx_root_dir / "gx" / "uncommitted" / "data_docs" / DATA_DOCS_SITE / "index.html"
+
+
 def _data_docs_index(context: FileDataContext) -> Path:
     url = context.get_docs_sites_urls(site_name=DATA_DOCS_SITE)[0]["site_url"]
     return Path(unquote(urlsplit(url).path))

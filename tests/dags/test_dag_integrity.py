@@ -40,6 +40,7 @@ def test_provider_dag_shape(monkeypatch: pytest.MonkeyPatch, test_env: dict[str,
         "transform_staging.stg_demo_adi__titles.test",
         "staging_ready",
     }
+    assert dag.get_task("extract_load").pool == "warehouse_loads"
     assert dag.get_task("extract_load").downstream_task_ids == {"transform_staging.stg_demo_adi__titles.run"}
     assert [outlet.uri for outlet in dag.get_task("staging_ready").outlets] == ["media-platform://staging/demo_adi"]
     assert dag.doc_md and "demo_adi" in dag.doc_md
