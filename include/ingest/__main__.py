@@ -25,6 +25,18 @@ def _aware_datetime(value: str) -> datetime:
     return parsed
 
 
+def _json_object(value: str) -> dict:
+    import json
+
+    try:
+        parsed = json.loads(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {value!r}: {err}") from None
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {type(parsed).__name__}")
+    return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI contract the Airflow DAG builder depends on; change it only together with that builder."""
     from ingest.formats import format_names
@@ -40,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date-in-path", default="%Y-%m-%d", help="strftime pattern of the delivery folders")
     run.add_argument("--start", required=True, type=_aware_datetime, help="interval start (inclusive), ISO, tz-aware")
     run.add_argument("--end", required=True, type=_aware_datetime, help="interval end (exclusive), ISO, tz-aware")
+    run.add_argument("--format-options", type=_json_object, default={}, help="the format's settings as a JSON object")
     run.add_argument("--summary-file", type=Path, help="also write the JSON summary here (e.g. XCom return.json)")
 
     demo = commands.add_parser("demo-data", help="write deterministic demo ADI deliveries into a drop folder")
@@ -62,6 +75,7 @@ def _run(args: argparse.Namespace) -> str:
         date_in_path=args.date_in_path,
         interval_start=args.start,
         interval_end=args.end,
+        format_options=args.format_options,
     )
     summary = run(request).to_json()
     if args.summary_file:

@@ -7,8 +7,9 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from ingest import discovery, warehouse
 from ingest.formats import FormatSpec, get_format
@@ -30,6 +31,7 @@ class RunRequest:
     date_in_path: str
     interval_start: datetime
     interval_end: datetime
+    format_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not PROVIDER_ID_PATTERN.match(self.provider_id):
@@ -72,8 +74,8 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
     log.info("batch %s: %d file(s) in %s for [%s, %s)", batch.batch_id, len(files), root, *_bounds(request))
     conn = warehouse.connect(dsn)
     try:
-        warehouse.ensure_tables(conn)
-        parsed = parse_files(spec, files)
+        warehouse.ensure_tables(conn, spec)
+        parsed = parse_files(spec, files, request.format_options)
         records_read = len(parsed.records) + len(parsed.quarantined)
         stats = BatchStats(len(files), records_read, parsed.bytes_read, started_at, datetime.now(UTC))
         loaded, quarantined = warehouse.replace_interval(conn, batch, spec, parsed.records, parsed.quarantined, stats)
@@ -95,7 +97,7 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
     return summary
 
 
-def parse_files(spec: FormatSpec, files: list[SourceFile]) -> ParsedFiles:
+def parse_files(spec: FormatSpec, files: list[SourceFile], options: Mapping[str, Any] | None = None) -> ParsedFiles:
     """Read and parse every file; an unreadable or unparseable file becomes quarantine rows, never an abort."""
     parsed = ParsedFiles([], [])
     for source in files:
@@ -108,7 +110,7 @@ def parse_files(spec: FormatSpec, files: list[SourceFile]) -> ParsedFiles:
             log.warning("quarantined %s: %s", source.relative, reason)
             continue
         parsed.bytes_read += len(data)
-        outcomes = _parse_safely(spec, data, source.relative)
+        outcomes = _parse_safely(spec, data, source.relative, options)
         for outcome in outcomes:
             if isinstance(outcome, ParsedRecord):
                 parsed.records.append(outcome)
@@ -118,9 +120,11 @@ def parse_files(spec: FormatSpec, files: list[SourceFile]) -> ParsedFiles:
     return parsed
 
 
-def _parse_safely(spec: FormatSpec, data: bytes, relative: str) -> list[ParsedRecord | Quarantined]:
+def _parse_safely(
+    spec: FormatSpec, data: bytes, relative: str, options: Mapping[str, Any] | None
+) -> list[ParsedRecord | Quarantined]:
     try:
-        outcomes = spec.parse_file(data, relative)
+        outcomes = spec.parse_file(data, relative, options)
     except Exception as err:  # a parser bug must still not lose the file or abort the batch
         reason = f"unexpected parser error: {type(err).__name__}: {err}"
         return [Quarantined(relative, relative, reason, raw_text(data))]

@@ -39,54 +39,6 @@ create table if not exists raw.ingest_batches (
 create index if not exists ingest_batches_interval_idx
     on raw.ingest_batches (provider_id, interval_start, interval_end);
 
-create table if not exists raw.adi_titles (
-    batch_id text not null,
-    provider_id text not null,
-    interval_start timestamptz not null,
-    interval_end timestamptz not null,
-    source_file text not null,
-    source_location text not null,
-    loaded_at timestamptz not null,
-    record_hash text not null,
-    adi_provider text,
-    adi_provider_id text,
-    package_asset_id text,
-    title_asset_id text not null,
-    verb text,
-    version_major int,
-    version_minor int,
-    asset_name text,
-    title text,
-    title_brief text,
-    episode_name text,
-    series_title text,
-    season_number int,
-    episode_number int,
-    show_type text,
-    summary_short text,
-    rating text,
-    run_time text,
-    runtime_seconds int,
-    release_year int,
-    genres text,
-    actors text,
-    directors text,
-    studio text,
-    country_of_origin text,
-    category text,
-    licensing_window_start timestamptz,
-    licensing_window_end timestamptz,
-    eidr_id_provided text,
-    eidr_id text,
-    eidr_status text not null,
-    eidr_invalid_reason text,
-    movie_asset_id text,
-    has_preview boolean,
-    has_poster boolean,
-    record jsonb not null
-);
-create index if not exists adi_titles_interval_idx on raw.adi_titles (provider_id, interval_start, interval_end);
-
 create table if not exists raw.quarantine (
     batch_id text not null,
     provider_id text not null,
@@ -130,11 +82,19 @@ def connect(dsn: str | None = None) -> Connection:
         raise IngestError(f"cannot connect to the warehouse: {first_line}") from err
 
 
-def ensure_tables(conn: Connection) -> None:
-    """Create the raw schema and tables when missing; safe when several runs start at once."""
+def ensure_tables(conn: Connection, spec: FormatSpec | None = None) -> None:
+    """Create the raw schema, the shared tables and the format's table (every format's without one) when missing.
+
+    Safe when several runs start at once.
+    """
+    from ingest.formats import all_formats
+
+    specs = [spec] if spec is not None else all_formats()
     with conn, conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
         cur.execute(DDL)
+        for format_spec in specs:
+            cur.execute(format_spec.ddl)
 
 
 def replace_interval(

@@ -70,6 +70,9 @@ class ProviderConfig(_Model):
     tags: tuple[str, ...] = ()
     secrets: tuple[str, ...] = Field(default=(), description="Kubernetes secret names mounted as env into the pod")
     pod: PodConfig = PodConfig()
+    format_options: dict[str, Any] = Field(
+        default_factory=dict, description="the format's own settings, e.g. a CSV column mapping; passed as JSON"
+    )
     description: str = ""
 
     @field_validator("schedule")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from xml.etree.ElementTree import Element
@@ -208,6 +208,57 @@ def _joined(values: list[str], separator: str) -> str | None:
     return separator.join(values) or None
 
 
-def parse_adi_records(data: bytes, source_file: str) -> list[ParseOutcome]:
-    """The FormatSpec entry point: an ADI file holds exactly one package, so one outcome."""
+def parse_adi_records(data: bytes, source_file: str, options: Mapping[str, Any] | None = None) -> list[ParseOutcome]:
+    """The FormatSpec entry point: an ADI file holds exactly one package, so one outcome (ADI takes no options)."""
     return [parse_adi_file(data, source_file)]
+
+
+DDL = """
+create table if not exists raw.adi_titles (
+    batch_id text not null,
+    provider_id text not null,
+    interval_start timestamptz not null,
+    interval_end timestamptz not null,
+    source_file text not null,
+    source_location text not null,
+    loaded_at timestamptz not null,
+    record_hash text not null,
+    adi_provider text,
+    adi_provider_id text,
+    package_asset_id text,
+    title_asset_id text not null,
+    verb text,
+    version_major int,
+    version_minor int,
+    asset_name text,
+    title text,
+    title_brief text,
+    episode_name text,
+    series_title text,
+    season_number int,
+    episode_number int,
+    show_type text,
+    summary_short text,
+    rating text,
+    run_time text,
+    runtime_seconds int,
+    release_year int,
+    genres text,
+    actors text,
+    directors text,
+    studio text,
+    country_of_origin text,
+    category text,
+    licensing_window_start timestamptz,
+    licensing_window_end timestamptz,
+    eidr_id_provided text,
+    eidr_id text,
+    eidr_status text not null,
+    eidr_invalid_reason text,
+    movie_asset_id text,
+    has_preview boolean,
+    has_poster boolean,
+    record jsonb not null
+);
+create index if not exists adi_titles_interval_idx on raw.adi_titles (provider_id, interval_start, interval_end);
+"""
