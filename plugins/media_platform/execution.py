@@ -52,11 +52,10 @@ def ingest_arguments(config: ProviderConfig) -> list[str]:
             raise ValueError(
                 f"{config.provider_id}: {flag} value {value!r} contains Jinja markup, which would be rendered"
             )
-    options = ["--format-options", json.dumps(config.format_options, sort_keys=True)] if config.format_options else []
-    if any(marker in options[-1] for marker in _JINJA_MARKERS if options):
-        raise ValueError(f"{config.provider_id}: format_options contain Jinja markup, which would be rendered")
+    if config.format_options:
+        fixed["--format-options"] = json.dumps(config.format_options, sort_keys=True)
     interval = ["--start", INTERVAL_START, "--end", INTERVAL_END]
-    return ["run", *(item for pair in fixed.items() for item in pair), *options, *interval]
+    return ["run", *(item for pair in fixed.items() for item in pair), *interval]
 
 
 def _cpu_limit(request: str, factor: int) -> str:
