@@ -18,8 +18,10 @@ for sub in ("plugins", "include", "dags"):
 
 from media_platform import devenv  # noqa: E402
 
-TEST_WAREHOUSE_DB = "warehouse_test"
-TEST_AIRFLOW_DB = "airflow_test"
+# Set MEDIA_TEST_DB_SUFFIX (e.g. _alice) to run test sessions side by side on one server without interfering.
+_SUFFIX = os.environ.get("MEDIA_TEST_DB_SUFFIX", "")
+TEST_WAREHOUSE_DB = f"warehouse_test{_SUFFIX}"
+TEST_AIRFLOW_DB = f"airflow_test{_SUFFIX}"
 _TEST_ENV: dict[str, str] = {}
 
 
@@ -40,9 +42,9 @@ def _admin(url: str, *statements: tuple[str, tuple]) -> list:
 def pytest_configure(config: pytest.Config) -> None:
     """Point Airflow, dbt, GX and the ingest CLI at the test databases before anything imports Airflow."""
     env = devenv.environment(warehouse_db=TEST_WAREHOUSE_DB, airflow_db=TEST_AIRFLOW_DB)
-    env["AIRFLOW_HOME"] = str(devenv.LOCAL_DIR / "airflow_test")
-    env["MEDIA_ARTIFACTS_DIR"] = str(devenv.LOCAL_DIR / "artifacts_test")
-    env["MEDIA_DROP_ROOT"] = str(devenv.LOCAL_DIR / "drop_test")
+    env["AIRFLOW_HOME"] = str(devenv.LOCAL_DIR / f"airflow_test{_SUFFIX}")
+    env["MEDIA_ARTIFACTS_DIR"] = str(devenv.LOCAL_DIR / f"artifacts_test{_SUFFIX}")
+    env["MEDIA_DROP_ROOT"] = str(devenv.LOCAL_DIR / f"drop_test{_SUFFIX}")
     env["AIRFLOW_CONN_WAREHOUSE"] = env["WAREHOUSE_DSN"]
     env["MEDIA_TASK_RETRIES"] = "0"
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
