@@ -39,7 +39,10 @@ def _json_object(value: str) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     """The CLI contract the Airflow DAG builder depends on; change it only together with that builder."""
+    from ingest.batch import SOURCE_KINDS
+    from ingest.discovery import PICK_BY
     from ingest.formats import format_names
+    from ingest.sources.rest_api import PAGING
 
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -47,9 +50,28 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load one provider's deliveries for one data interval into raw")
     run.add_argument("--provider", required=True, help="our provider id, e.g. demo_adi")
     run.add_argument("--format", required=True, choices=format_names(), help="delivery format")
-    run.add_argument("--location", required=True, help="drop folder: absolute, or relative to $MEDIA_DROP_ROOT")
+    run.add_argument(
+        "--location",
+        required=True,
+        help="drop folder (absolute, or relative to $MEDIA_DROP_ROOT) or URL: file:///path, s3://bucket/prefix, "
+        "sftp://host[:port]/path, https://host/path/; with --source-kind api the API's URL. Credentials come only "
+        "from the environment (AWS_*, MEDIA_S3_ENDPOINT_URL, MEDIA_SFTP_*, MEDIA_HTTP_TOKEN, MEDIA_API_TOKEN)",
+    )
     run.add_argument("--file-glob", default="*.xml", help="file name pattern, case-insensitive (default *.xml)")
     run.add_argument("--date-in-path", default="%Y-%m-%d", help="strftime pattern of the delivery folders")
+    run.add_argument(
+        "--source-kind", choices=SOURCE_KINDS, default="files", help="files in a drop location, or a REST API"
+    )
+    run.add_argument(
+        "--pick-by",
+        choices=PICK_BY,
+        default="path-date",
+        help="pick files by delivery-date folder (--date-in-path) or by modification time in the interval",
+    )
+    run.add_argument("--api-paging", choices=PAGING, default="cursor", help="API paging: next cursor or page number")
+    run.add_argument(
+        "--api-options", type=_json_object, default={}, help="API field/parameter names and retry bounds, JSON"
+    )
     run.add_argument("--start", required=True, type=_aware_datetime, help="interval start (inclusive), ISO, tz-aware")
     run.add_argument("--end", required=True, type=_aware_datetime, help="interval end (exclusive), ISO, tz-aware")
     run.add_argument("--format-options", type=_json_object, default={}, help="the format's settings as a JSON object")
@@ -76,6 +98,10 @@ def _run(args: argparse.Namespace) -> str:
         interval_start=args.start,
         interval_end=args.end,
         format_options=args.format_options,
+        source_kind=args.source_kind,
+        pick_by=args.pick_by,
+        api_paging=args.api_paging,
+        api_options=args.api_options,
     )
     summary = run(request).to_json()
     if args.summary_file:

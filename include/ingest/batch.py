@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest import discovery, warehouse
+from ingest import discovery, ledger, warehouse
 from ingest.formats import FormatSpec, get_format
 from ingest.formats.safe_xml import MAX_FILE_BYTES, raw_text
-from ingest.models import Batch, BatchStats, BatchSummary, ParsedRecord, Quarantined, SourceFile, UsageError
+from ingest.ledger import LedgerFile
+from ingest.models import (
+    Batch,
+    BatchStats,
+    BatchSummary,
+    IngestError,
+    ParsedRecord,
+    Quarantined,
+    SourceFile,
+    UsageError,
+)
+from ingest.transports import safe_url
 
 log = logging.getLogger("ingest")
 PROVIDER_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+SOURCE_KINDS = ("files", "api")
+READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What to ingest: one provider's deliveries in one data interval [interval_start, interval_end)."""
+    """What to ingest: one provider's deliveries in one data interval [interval_start, interval_end).
+
+    source_kind `files` reads a drop location (path or URL) picked by `pick_by`; `api` pages through a REST API.
+    """
 
     provider_id: str
     source_format: str
@@ -32,6 +49,10 @@ class RunRequest:
     interval_start: datetime
     interval_end: datetime
     format_options: Mapping[str, Any] = field(default_factory=dict)
+    source_kind: str = "files"
+    pick_by: str = discovery.PATH_DATE
+    api_paging: str = "cursor"
+    api_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not PROVIDER_ID_PATTERN.match(self.provider_id):
@@ -41,15 +62,22 @@ class RunRequest:
                 raise UsageError(f"{name} must include a timezone offset, e.g. 2026-11-02T00:00:00+00:00")
         if self.interval_start >= self.interval_end:
             raise UsageError(f"interval start {self.interval_start} is not before end {self.interval_end}")
+        if self.source_kind not in SOURCE_KINDS:
+            raise UsageError(f"source kind must be one of {', '.join(SOURCE_KINDS)}, got {self.source_kind!r}")
+        if self.pick_by not in discovery.PICK_BY:
+            raise UsageError(f"pick-by must be one of {', '.join(discovery.PICK_BY)}, got {self.pick_by!r}")
 
 
 @dataclass
 class ParsedFiles:
-    """Everything read from a batch's files: loadable records, quarantined records, and the bytes read."""
+    """Everything read from a batch's files: loadable records, quarantined records, the bytes read, the files
+    loaded (for the ledger) and the number skipped because another interval already loaded them."""
 
     records: list[ParsedRecord]
     quarantined: list[Quarantined]
     bytes_read: int = 0
+    ledger: list[LedgerFile] = field(default_factory=list)
+    skipped: int = 0
 
 
 def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | None = None) -> BatchSummary:
@@ -60,10 +88,23 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
         spec = get_format(request.source_format)
     except KeyError:
         raise UsageError(f"unknown format {request.source_format!r}") from None
-    root = discovery.resolve_location(request.location, env)
-    files = discovery.files_for_interval(
-        root, request.file_glob, request.date_in_path, request.interval_start, request.interval_end
-    )
+    options = dict(request.format_options)
+    if request.source_kind == "api":
+        from ingest.sources import rest_api
+
+        where = ledger_key = safe_url(request.location)
+        files = rest_api.fetch_pages(
+            request.location, request.interval_start, request.interval_end, request.api_paging,
+            request.api_options, env,
+        )  # fmt: skip
+        options.setdefault("items_field", rest_api.ApiOptions.from_mapping(request.api_options).items_field)
+    else:
+        location = discovery.resolve_location(request.location, env)
+        where, ledger_key = location.url, location.key
+        files = discovery.files_for_interval(
+            location, request.file_glob, request.date_in_path, request.interval_start, request.interval_end,
+            request.pick_by,
+        )  # fmt: skip
     batch = Batch(
         batch_id=f"{request.provider_id}-{request.interval_start:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}",
         provider_id=request.provider_id,
@@ -71,14 +112,23 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
         interval_start=request.interval_start,
         interval_end=request.interval_end,
     )
-    log.info("batch %s: %d file(s) in %s for [%s, %s)", batch.batch_id, len(files), root, *_bounds(request))
+    log.info("batch %s: %d file(s) in %s for [%s, %s)", batch.batch_id, len(files), where, *_bounds(request))
     conn = warehouse.connect(dsn)
     try:
         warehouse.ensure_tables(conn, spec)
-        parsed = parse_files(spec, files, request.format_options)
+        ledger.ensure_table(conn)
+        elsewhere = ledger.loaded_elsewhere(conn, batch, ledger_key) if request.source_kind == "files" else {}
+        parsed = parse_files(spec, files, options, elsewhere)
         records_read = len(parsed.records) + len(parsed.quarantined)
-        stats = BatchStats(len(files), records_read, parsed.bytes_read, started_at, datetime.now(UTC))
-        loaded, quarantined = warehouse.replace_interval(conn, batch, spec, parsed.records, parsed.quarantined, stats)
+        files_read = len(files) - parsed.skipped
+        stats = BatchStats(files_read, records_read, parsed.bytes_read, started_at, datetime.now(UTC))
+
+        def write_ledger(cur: Any) -> None:
+            ledger.replace_rows(cur, batch, ledger_key, parsed.ledger, stats.finished_at)
+
+        loaded, quarantined = warehouse.replace_interval(
+            conn, batch, spec, parsed.records, parsed.quarantined, stats, also=write_ledger
+        )
     finally:
         conn.close()
     summary = BatchSummary(
@@ -86,38 +136,107 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
         provider_id=batch.provider_id,
         interval_start=request.interval_start.isoformat(),
         interval_end=request.interval_end.isoformat(),
-        files_read=len(files),
+        files_read=files_read,
+        files_skipped=parsed.skipped,
         records_read=records_read,
         records_loaded=loaded,
         records_quarantined=quarantined,
         bytes_read=parsed.bytes_read,
         duration_seconds=round(time.monotonic() - clock, 3),
     )
-    log.info("batch %s: %d loaded, %d quarantined", batch.batch_id, loaded, quarantined)
+    log.info(
+        "batch %s: %d loaded, %d quarantined, %d file(s) skipped", batch.batch_id, loaded, quarantined, parsed.skipped
+    )
     return summary
 
 
-def parse_files(spec: FormatSpec, files: list[SourceFile], options: Mapping[str, Any] | None = None) -> ParsedFiles:
-    """Read and parse every file; an unreadable or unparseable file becomes quarantine rows, never an abort."""
+def parse_files(
+    spec: FormatSpec,
+    files: Sequence[SourceFile],
+    options: Mapping[str, Any] | None = None,
+    loaded_elsewhere: Mapping[str, Sequence[LedgerFile]] | None = None,
+) -> ParsedFiles:
+    """Read and parse every file; an unreadable or unparseable file becomes quarantine rows, never an abort.
+
+    A file that `loaded_elsewhere` (the ledger's other intervals) already holds with the same content is skipped.
+    """
     parsed = ParsedFiles([], [])
+    loaded_elsewhere = loaded_elsewhere or {}
     for source in files:
+        if source.rejected:
+            _quarantine(parsed, Quarantined(source.relative, source.relative, f"rejected: {source.rejected}", ""))
+            continue
+        seen = LedgerFile(source.relative, source.size, source.modified_at, source.etag, None)
+        priors = loaded_elsewhere.get(source.relative, ())
+        if _skip(source, seen, [p for p in priors if not p.needs_checksum(seen)], parsed):
+            continue
+        if source.size is not None and source.size > MAX_FILE_BYTES:
+            reason = f"file too large: {source.size} bytes, more than {MAX_FILE_BYTES}"
+            _quarantine(parsed, Quarantined(source.relative, source.relative, reason, ""))
+            parsed.ledger.append(seen)
+            continue
         try:
-            with source.path.open("rb") as handle:
-                data = handle.read(MAX_FILE_BYTES + 1)
+            data = _read_capped(source)
         except OSError as err:
             reason = f"cannot read file: {err.strerror or err}"
-            parsed.quarantined.append(Quarantined(source.relative, source.relative, reason, ""))
-            log.warning("quarantined %s: %s", source.relative, reason)
+            _quarantine(parsed, Quarantined(source.relative, source.relative, reason, ""))
+            continue
+        seen = LedgerFile(source.relative, len(data), source.modified_at, source.etag, _checksum(data))
+        if _skip(source, seen, priors, parsed):
             continue
         parsed.bytes_read += len(data)
-        outcomes = _parse_safely(spec, data, source.relative, options)
-        for outcome in outcomes:
+        parsed.ledger.append(seen)
+        if len(data) > MAX_FILE_BYTES:
+            reason = f"file too large: more than {MAX_FILE_BYTES} bytes"
+            _quarantine(parsed, Quarantined(source.relative, source.relative, reason, raw_text(data)))
+            continue
+        for outcome in _parse_safely(spec, data, source.relative, options):
             if isinstance(outcome, ParsedRecord):
                 parsed.records.append(outcome)
             else:
-                parsed.quarantined.append(outcome)
-                log.warning("quarantined %s: %s", outcome.source_location, outcome.reason)
+                _quarantine(parsed, outcome)
     return parsed
+
+
+def _skip(source: SourceFile, seen: LedgerFile, priors: Sequence[LedgerFile], parsed: ParsedFiles) -> bool:
+    """Whether another interval already loaded this very file (then log it and count it as skipped)."""
+    earlier = next((p for p in priors if p.same_content(seen)), None)
+    if earlier is None:
+        return False
+    log.info(
+        "skipped %s: already loaded by batch %s for [%s, %s)", source.relative, earlier.batch_id,
+        earlier.interval_start.isoformat() if earlier.interval_start else "?",
+        earlier.interval_end.isoformat() if earlier.interval_end else "?",
+    )  # fmt: skip
+    parsed.skipped += 1
+    return True
+
+
+def _read_capped(source: SourceFile) -> bytes:
+    """The file's bytes, at most MAX_FILE_BYTES + 1 of them: enough to tell that a file is too large."""
+    data = bytearray()
+    try:
+        with source.opener() as handle:
+            while len(data) <= MAX_FILE_BYTES:
+                chunk = handle.read(min(READ_CHUNK, MAX_FILE_BYTES + 1 - len(data)))
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        raise
+    except Exception as err:  # a transport failure (network, protocol): fail the run so that it is retried
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise IngestError(f"cannot read {source.relative}: {type(err).__name__}: {first}") from err
+    return bytes(data)
+
+
+def _checksum(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _quarantine(parsed: ParsedFiles, outcome: Quarantined) -> None:
+    parsed.quarantined.append(outcome)
+    log.warning("quarantined %s: %s", outcome.source_location, outcome.reason)
 
 
 def _parse_safely(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 class IngestError(Exception):
@@ -23,10 +23,17 @@ class UsageError(IngestError):
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One delivered file: its absolute path and its path relative to the provider's location (what we record)."""
+    """One delivered file on any transport: its path relative to the provider's location (what we record), size and
+    modification time as listed, and how to open it. `rejected` says why it must not be read (e.g. it escapes the
+    location); such a file becomes a quarantine row instead.
+    """
 
-    path: Path
     relative: str
+    size: int | None
+    modified_at: datetime | None
+    opener: Callable[[], BinaryIO] = field(compare=False, repr=False)
+    etag: str | None = None
+    rejected: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class BatchSummary:
     interval_start: str
     interval_end: str
     files_read: int
+    files_skipped: int
     records_read: int
     records_loaded: int
     records_quarantined: int

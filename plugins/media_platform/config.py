@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from media_platform.constants import SourceFormat, Transport
+from media_platform.constants import PickBy, SourceFormat, Transport
 
 PROVIDER_ID_PATTERN = r"^[a-z][a-z0-9_]{1,40}$"
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
@@ -32,16 +32,53 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ApiConfig(_Model):
+    """A provider REST API: paging style and the ingest CLI's --api-options (field and parameter names, limits)."""
+
+    paging: Literal["cursor", "page"] = "cursor"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+_LOCATION_SCHEMES: dict[Transport, tuple[str, ...]] = {
+    Transport.LOCAL: ("", "file"),
+    Transport.S3: ("s3",),
+    Transport.SFTP: ("sftp",),
+    Transport.HTTP: ("http", "https"),
+    Transport.API: ("http", "https"),
+}
+
+
 class SourceConfig(_Model):
     """Where and how the provider delivers: the ingest CLI gets these as arguments."""
 
     transport: Transport = Transport.LOCAL
-    location: str = Field(description="Drop location; relative paths are under MEDIA_DROP_ROOT")
+    location: str = Field(
+        description="local path (relative ones are under MEDIA_DROP_ROOT), s3://bucket/prefix, sftp://host/path, "
+        "https://host/path or the API endpoint URL"
+    )
     file_glob: str = "*.xml"
     date_in_path: str = Field(
         default="%Y-%m-%d",
         description="strftime pattern of the delivery-date folder; files are picked by the data interval",
     )
+    pick_by: PickBy = PickBy.PATH_DATE
+    credentials_conn_id: str | None = Field(
+        default=None, description="Airflow connection holding the transport's credentials (local execution)"
+    )
+    api: ApiConfig | None = None
+
+    @model_validator(mode="after")
+    def _location_fits_transport(self) -> SourceConfig:
+        scheme = self.location.split("://", 1)[0].lower() if "://" in self.location else ""
+        allowed = _LOCATION_SCHEMES[self.transport]
+        if scheme not in allowed:
+            shown = " or ".join(f"{s}://..." if s else "a path" for s in allowed)
+            raise ValueError(f"location: transport {self.transport.value} expects {shown}, got {self.location!r}")
+        if "@" in self.location.split("://", 1)[-1].split("/", 1)[0]:
+            raise ValueError("location: credentials do not belong in the location; use credentials_conn_id/secrets")
+        if (self.transport is Transport.API) != (self.api is not None):
+            raise ValueError("api: required exactly when transport is api")
+        return self
 
 
 class PodConfig(_Model):

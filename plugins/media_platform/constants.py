@@ -9,12 +9,30 @@ class SourceFormat(StrEnum):
     """Delivery formats the ingest package can parse."""
 
     ADI = "adi"
+    MEC = "mec"
+    MMC = "mmc"
+    AVAILS_XML = "avails_xml"
+    AVAILS_XLSX = "avails_xlsx"
+    CSV = "csv"
+    JSON = "json"
+    EIDR_REGISTRY = "eidr_registry"
 
 
 class Transport(StrEnum):
     """Where deliveries are picked up from."""
 
     LOCAL = "local"
+    S3 = "s3"
+    SFTP = "sftp"
+    HTTP = "http"
+    API = "api"
+
+
+class PickBy(StrEnum):
+    """How files are matched to a data interval."""
+
+    PATH_DATE = "path_date"
+    MODIFIED_TIME = "modified_time"
 
 
 class ExecutionMode(StrEnum):

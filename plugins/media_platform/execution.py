@@ -17,7 +17,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from media_platform.config import PodConfig, ProviderConfig
-from media_platform.constants import ExecutionMode
+from media_platform.constants import ExecutionMode, PickBy, Transport
 from media_platform.settings import env_choice, execution_mode_from_env
 from media_platform.warehouse import resolve_warehouse_dsn
 
@@ -52,8 +52,16 @@ def ingest_arguments(config: ProviderConfig) -> list[str]:
             raise ValueError(
                 f"{config.provider_id}: {flag} value {value!r} contains Jinja markup, which would be rendered"
             )
+    source = config.source
     if config.format_options:
         fixed["--format-options"] = json.dumps(config.format_options, sort_keys=True)
+    if source.pick_by is not PickBy.PATH_DATE:
+        fixed["--pick-by"] = source.pick_by.value.replace("_", "-")
+    if source.api is not None:
+        fixed["--source-kind"] = "api"
+        fixed["--api-paging"] = source.api.paging
+        if source.api.options:
+            fixed["--api-options"] = json.dumps(source.api.options, sort_keys=True)
     interval = ["--start", INTERVAL_START, "--end", INTERVAL_END]
     return ["run", *(item for pair in fixed.items() for item in pair), *interval]
 
@@ -271,13 +279,21 @@ class LocalIngestOperator(BaseOperator):
     template_fields: Sequence[str] = ("arguments",)
     ui_color = "#e8f4ea"
 
-    def __init__(self, *, arguments: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *, arguments: list[str], transport: Transport = Transport.LOCAL, credentials_conn_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
         super().__init__(**kwargs)
         self.arguments = arguments
+        self.transport = transport
+        self.credentials_conn_id = credentials_conn_id
         self._process: subprocess.Popen[str] | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from media_platform.credentials import transport_env
+
         env = local_ingest_env(resolve_warehouse_dsn())
+        env.update(transport_env(self.transport, self.credentials_conn_id))
         return run_ingest_subprocess(self.arguments, env, lambda line: self.log.info("%s", line), self._remember)
 
     def _remember(self, process: subprocess.Popen[str]) -> None:
@@ -290,7 +306,12 @@ class LocalIngestOperator(BaseOperator):
 
 def build_local_task(config: ProviderConfig, task_id: str = "extract_load") -> LocalIngestOperator:
     """The ingest CLI as a local subprocess: for laptops and CI, where there is no cluster."""
-    return LocalIngestOperator(task_id=task_id, arguments=ingest_arguments(config))
+    return LocalIngestOperator(
+        task_id=task_id,
+        arguments=ingest_arguments(config),
+        transport=config.source.transport,
+        credentials_conn_id=config.source.credentials_conn_id,
+    )
 
 
 def build_extract_load_task(

@@ -27,7 +27,7 @@ DATA_DOCS_SITE = "local_site"
 CONNECTION_VARIABLE = "media_warehouse_connection"
 EIDR_PATTERN = r"^10\.5240/([0-9A-F]{4}-){5}[0-9A-Z]$"
 EIDR_STATUSES = ("valid", "invalid", "missing")
-ASSET_TYPES = ("movie", "episode")
+ASSET_TYPES = ("movie", "episode", "season", "series", "other")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _EXAMPLES = 3
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+
 from media_platform.config import load_provider_configs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

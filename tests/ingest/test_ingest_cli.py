@@ -12,8 +12,8 @@ import pytest
 
 DAY = ["--start", "2026-11-02T00:00:00+00:00", "--end", "2026-11-03T00:00:00+00:00"]
 SUMMARY_KEYS = [
-    "batch_id", "provider_id", "interval_start", "interval_end", "files_read", "records_read", "records_loaded",
-    "records_quarantined", "bytes_read", "duration_seconds",
+    "batch_id", "provider_id", "interval_start", "interval_end", "files_read", "files_skipped", "records_read",
+    "records_loaded", "records_quarantined", "bytes_read", "duration_seconds",
 ]  # fmt: skip
 
 
@@ -134,7 +134,7 @@ def test_a_multi_day_interval_reads_every_day(ingest: Any, drop_root: Any) -> No
 def test_an_interval_without_files_loads_an_empty_batch(ingest: Any, warehouse: Any) -> None:
     result = ingest("cli_empty", "--start", "2027-01-01T00:00:00+00:00", "--end", "2027-01-02T00:00:00+00:00")
     assert result.returncode == 0, result.stderr
-    counts = {k: result.summary[k] for k in SUMMARY_KEYS[4:9]}
+    counts = {k: result.summary[k] for k in SUMMARY_KEYS[4:10]}
     assert set(counts.values()) == {0}
     rows = _one(
         warehouse, "select records_read, records_loaded from raw.ingest_batches where provider_id = 'cli_empty'"

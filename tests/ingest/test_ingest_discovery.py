@@ -34,7 +34,7 @@ def test_only_the_interval_folders_and_matching_files_are_picked(tmp_path: Path)
     )
     files = files_for_interval(tmp_path, "*.xml", "%Y-%m-%d", NOV_2, NOV_2 + timedelta(days=1))
     assert [f.relative for f in files] == ["2026-11-02/A.XML", "2026-11-02/b.xml"]
-    assert all(f.path == tmp_path / f.relative for f in files)
+    assert all(f.opener().read() == b"<ADI/>" and f.size == 6 and f.rejected is None for f in files)
 
 
 def test_interval_spanning_days_is_start_inclusive_end_exclusive(tmp_path: Path) -> None:
@@ -66,8 +66,9 @@ def test_hourly_folders(tmp_path: Path) -> None:
 
 def test_relative_location_is_under_the_drop_root(tmp_path: Path) -> None:
     (tmp_path / "demo_adi").mkdir()
-    assert resolve_location("demo_adi", {"MEDIA_DROP_ROOT": str(tmp_path)}) == tmp_path / "demo_adi"
-    assert resolve_location(str(tmp_path / "demo_adi"), {}) == tmp_path / "demo_adi"
+    assert resolve_location("demo_adi", {"MEDIA_DROP_ROOT": str(tmp_path)}).root == str(tmp_path / "demo_adi")
+    assert resolve_location(str(tmp_path / "demo_adi"), {}).root == str(tmp_path / "demo_adi")
+    assert resolve_location((tmp_path / "demo_adi").as_uri(), {}).root == str(tmp_path / "demo_adi")
 
 
 def test_missing_location_names_the_path(tmp_path: Path) -> None:

@@ -99,3 +99,23 @@ def test_one_bad_file_does_not_hide_the_others(tmp_path: Path) -> None:
     loaded = load_provider_configs(tmp_path)
     assert [config.provider_id for config in loaded.configs] == ["acme"]
     assert [error.path.name for error in loaded.errors] == ["broken.yaml"]
+
+
+def test_config_formats_are_the_ingest_package_formats() -> None:
+    from ingest.formats import format_names
+
+    assert {member.value for member in SourceFormat} == set(format_names())
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("  transport: s3\n  location: /data/drop", "transport s3 expects s3://"),
+        ("  transport: sftp\n  location: sftp://user:pw@host/in", "credentials do not belong in the location"),
+        ("  transport: api\n  location: https://api.example/v1/titles", "api: required exactly when transport is api"),
+    ],
+)
+def test_source_location_must_fit_the_transport(tmp_path: Path, source: str, message: str) -> None:
+    text = _valid_yaml().replace("  transport: local\n  location: demo_adi", source)
+    with pytest.raises(ProviderConfigError, match=message):
+        load_provider_config(_write(tmp_path, "acme", text))

@@ -340,3 +340,28 @@ def test_summary_falls_back_to_the_last_json_line(tmp_path: Path):
     assert read_summary(tmp_path / "missing.json", tail) == {"files": 1}
     with pytest.raises(AirflowException, match="no summary"):
         read_summary(tmp_path / "missing.json", ["plain text"])
+
+
+def test_api_source_and_pick_by_reach_the_cli_arguments() -> None:
+    from media_platform.execution import ingest_arguments
+
+    base = load_provider_config(PROJECT_ROOT / "include" / "providers" / "demo_adi.yaml")
+    config = base.model_copy(
+        update={
+            "source": base.source.model_validate(
+                {
+                    "transport": "api",
+                    "location": "https://api.example/v1/titles",
+                    "pick_by": "modified_time",
+                    "api": {"paging": "page", "options": {"items_field": "data"}},
+                }
+            ),
+            "format_options": {"items_field": "data"},
+        }
+    )
+    args = ingest_arguments(config)
+    pairs = dict(zip(args[1::2], args[2::2], strict=False))
+    assert pairs["--source-kind"] == "api" and pairs["--api-paging"] == "page"
+    assert pairs["--pick-by"] == "modified-time"
+    assert pairs["--api-options"] == '{"items_field": "data"}'
+    assert pairs["--format-options"] == '{"items_field": "data"}'

@@ -41,7 +41,23 @@ def format_names() -> tuple[str, ...]:
 
 
 def _formats() -> dict[str, FormatSpec]:
-    from ingest.formats import adi
+    from ingest.formats import adi, avails, avails_xlsx, eidr_registry, json_records, mec, mmc, tabular
+    from ingest.formats.titles_common import TITLE_COLUMNS as TITLES
 
-    specs = [FormatSpec("adi", "adi_titles", adi.TITLE_COLUMNS, adi.parse_adi_records, adi.DDL)]
+    specs = [
+        FormatSpec("adi", "adi_titles", adi.TITLE_COLUMNS, adi.parse_adi_records, adi.DDL),
+        FormatSpec("csv", "csv_titles", TITLES, tabular.parse_csv_records, tabular.DDL),
+        FormatSpec("json", "json_titles", TITLES, json_records.parse_json_records, json_records.DDL),
+        FormatSpec(
+            "eidr_registry",
+            "eidr_registry",
+            eidr_registry.REGISTRY_COLUMNS,
+            eidr_registry.parse_registry_records,
+            eidr_registry.DDL,
+        ),
+        FormatSpec("mec", "mec_titles", mec.MEC_COLUMNS, mec.parse_mec_records, mec.DDL),
+        FormatSpec("mmc", "mmc_manifests", mmc.MMC_COLUMNS, mmc.parse_mmc_records, mmc.DDL),
+        FormatSpec("avails_xml", "avails", avails.AVAIL_COLUMNS, avails.parse_avails_xml, avails.DDL),
+        FormatSpec("avails_xlsx", "avails", avails.AVAIL_COLUMNS, avails_xlsx.parse_avails_xlsx, avails.DDL),
+    ]
     return {spec.name: spec for spec in specs}

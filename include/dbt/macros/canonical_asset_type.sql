@@ -1,0 +1,12 @@
+{#- movie, episode, season, series or other, from a provider's work type (MEC WorkType, Avails WorkType, CSV). -#}
+{% macro canonical_asset_type(expression) -%}
+    case lower(coalesce({{ expression }}, 'movie'))
+        when 'movie' then 'movie'
+        when 'feature' then 'movie'
+        when 'film' then 'movie'
+        when 'episode' then 'episode'
+        when 'season' then 'season'
+        when 'series' then 'series'
+        else 'other'
+    end
+{%- endmacro %}

@@ -1,0 +1,33 @@
+{#- The staging shape of a CSV or JSON provider's titles (raw.csv_titles / raw.json_titles, mapped by the
+    provider's format_options): same columns as stg_adi_titles. -#}
+{% macro stg_canonical_titles(provider_id, raw_table) %}
+select
+    provider_id || ':' || provider_asset_id as asset_key,
+    provider_id,
+    provider_asset_id,
+    null::text as package_asset_id,
+    null::text as adi_provider_id,
+    nullif(trim(coalesce(episode_title, title)), '') as title,
+    {{ canonical_asset_type("coalesce(work_type, case when episode_number is not null then 'episode' end)") }}
+        as asset_type,
+    series_title,
+    season_number,
+    episode_number,
+    coalesce(release_year, extract(year from release_date)::int) as release_year,
+    runtime_minutes,
+    genres,
+    eidr_id,
+    eidr_id_provided,
+    eidr_status,
+    eidr_invalid_reason,
+    licensing_window_start,
+    licensing_window_end,
+    1 as version_major,
+    0 as version_minor,
+    false as is_deleted,
+    source_file,
+    batch_id,
+    loaded_at
+from {{ source('raw', raw_table) }}
+where provider_id = '{{ provider_id }}'
+{% endmacro %}

@@ -1,0 +1,31 @@
+{#- The staging shape of one MovieLabs MEC provider's titles (same columns as stg_adi_titles): renames and casts only. -#}
+{% macro stg_mec_titles(provider_id) %}
+select
+    provider_id || ':' || content_id as asset_key,
+    provider_id,
+    content_id as provider_asset_id,
+    null::text as package_asset_id,
+    null::text as adi_provider_id,
+    nullif(trim(title), '') as title,
+    {{ canonical_asset_type('work_type') }} as asset_type,
+    null::text as series_title,
+    case when lower(work_type) = 'season' then sequence_number end as season_number,
+    case when lower(work_type) = 'episode' then sequence_number end as episode_number,
+    release_year,
+    run_length_minutes as runtime_minutes,
+    genres,
+    eidr_id,
+    eidr_id_provided,
+    eidr_status,
+    eidr_invalid_reason,
+    null::timestamptz as licensing_window_start,
+    null::timestamptz as licensing_window_end,
+    1 as version_major,
+    0 as version_minor,
+    false as is_deleted,
+    source_file,
+    batch_id,
+    loaded_at
+from {{ source('raw', 'mec_titles') }}
+where provider_id = '{{ provider_id }}'
+{% endmacro %}

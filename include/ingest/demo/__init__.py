@@ -1,0 +1,1 @@
+"""Demo data generators that are not provider deliveries (the EIDR registry export)."""
