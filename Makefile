@@ -12,7 +12,7 @@ DEMO_START ?= 2026-11-01
 DEMO_DAYS ?= 3
 DEMO_INTERVAL_START ?= 2026-11-02
 
-.PHONY: help setup venv db airflow-db dbt-manifest demo demo-data test lint airflow stop clean docs
+.PHONY: help setup venv db airflow-db dbt-manifest demo test lint airflow stop clean docs
 
 help:
 	@echo "make demo      set everything up and run the demo provider end to end"
@@ -42,11 +42,8 @@ dbt-manifest: venv
 
 setup: venv db airflow-db dbt-manifest
 
-demo-data: venv
-	@$(RUN) python -m ingest demo-data --provider demo_adi --location demo_adi --start-date $(DEMO_START) --days $(DEMO_DAYS) --seed 7
-
-demo: setup demo-data
-	@$(RUN) python -m media_platform.demo --interval-start $(DEMO_INTERVAL_START)
+demo: setup
+	@$(RUN) python -m media_platform.demo --first-day $(DEMO_START) --days $(DEMO_DAYS) --interval-start $(DEMO_INTERVAL_START)
 
 test: setup
 	@$(RUN) python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status

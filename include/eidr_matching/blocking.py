@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from eidr_matching.models import CONTAINER_TYPES, EPISODE_TYPES, RegistryRecord
 from eidr_matching.normalize import TitleKey, blocking_tokens, country_code, split_people, title_key
@@ -60,7 +60,8 @@ def fuzzy_keys(key: TitleKey) -> list[str]:
     if len(compact) >= AFFIX:
         keys += ["^" + compact[:AFFIX], "$" + compact[-AFFIX:]]
     if len(keys) <= 3 and len(key.tokens) == 1 and 3 <= len(compact) <= MAX_DELETION_WORD:
-        keys += list(dict.fromkeys(["~" + compact] + ["~" + compact[:i] + compact[i + 1 :] for i in range(len(compact))]))
+        deletions = ["~" + compact[:i] + compact[i + 1 :] for i in range(len(compact))]
+        keys += list(dict.fromkeys(["~" + compact, *deletions]))
     return keys
 
 

@@ -282,4 +282,3 @@ def evaluate(
             per["wrong"] += 1
     report.seconds = time.perf_counter() - started
     return report
-

@@ -69,10 +69,7 @@ class Matcher:
         """Scored candidates, best first (ties broken by ID so runs are deterministic)."""
         p = prepared if isinstance(prepared, _Prepared) else _prepare(prepared)
         config = self.config
-        if p.asset.is_episode:
-            scored = self._episode_candidates(p)
-        else:
-            scored = self._film_candidates(p)
+        scored = self._episode_candidates(p) if p.asset.is_episode else self._film_candidates(p)
         scored.sort(key=lambda c: (-c.score, c.eidr_id))
         return scored[: max(config.candidates_kept, 2)]
 
@@ -222,7 +219,9 @@ class Matcher:
         strong_other = next((c for c in others if c.score >= config.auto_accept and c.decisive), None)
         score = round(own.score, 4)
         if own.score >= config.auto_accept or (own.score >= config.review and strong_other is None):
-            return Decision(asset.asset_key, provided, Method.PROVIDED, Band.PROVIDED, score, None, tuple(ranked), provided)
+            return Decision(
+                asset.asset_key, provided, Method.PROVIDED, Band.PROVIDED, score, None, tuple(ranked), provided
+            )
         if strong_other is not None:
             reason = f"provided ID {provided} ({own.score:.3f}) conflicts with strong match {strong_other.eidr_id}"
             reason += f" ({strong_other.score:.3f})"

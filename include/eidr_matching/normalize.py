@@ -10,7 +10,10 @@ from unidecode import unidecode
 
 # Leading articles in the languages providers send (English, French, Italian, Spanish, Portuguese, German, Dutch,
 # Scandinavian). A key drops its leading article, so "The Matrix", "Matrix, The" and "Matrix" share one key.
-ARTICLES = frozenset("the a an le la les l il lo gli el los las un une una der die das ein eine de het een".split())
+ARTICLES = frozenset(
+    ["the", "a", "an", "le", "la", "les", "l", "il", "lo", "gli", "el", "los", "las", "un", "une", "una", "der", "die",
+     "das", "ein", "eine", "de", "het", "een"]
+)  # fmt: skip
 _MOVED_ARTICLE = re.compile(
     r"^(.*?),\s*(the|a|an|le|la|les|l'|il|lo|gli|i|el|los|las|un|une|una|der|die|das|den|de|het|een|o|os|as|en|det)"
     r"(?=$|\s*[:(\[]|\s+-\s)(.*)$"
@@ -25,7 +28,9 @@ _ROMAN = {
     "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "x": "10",
     "xi": "11", "xii": "12", "xiii": "13",
 }  # fmt: skip
-_STOPWORDS = ARTICLES | frozenset("and of in on to for with from at by or part et und y e".split())
+_STOPWORDS = ARTICLES | frozenset(
+    ["and", "of", "in", "on", "to", "for", "with", "from", "at", "by", "or", "part", "et", "und", "y", "e"]
+)
 
 
 @dataclass(frozen=True, slots=True)

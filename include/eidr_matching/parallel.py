@@ -68,12 +68,9 @@ def _match_shard(shard: int) -> list[tuple[int, list[Candidate]]]:
     config: MatchConfig = _STATE["config"]  # type: ignore[assignment]
     ranges: list[tuple[int, int]] = _STATE["ranges"]  # type: ignore[assignment]
     lo, hi = ranges[shard]
-    window = config.year_window
-    mine = [
-        r
-        for r in records
-        if not r.release_year or r.kind in ("episode", "series", "season") or lo - window <= r.release_year <= hi + window
-    ]
+    always = ("episode", "series", "season")
+    low, high = lo - config.year_window, hi + config.year_window
+    mine = [r for r in records if not r.release_year or r.kind in always or low <= r.release_year <= high]
     matcher = Matcher.from_records(mine, config)
     return [
         (position, matcher.candidates(asset))

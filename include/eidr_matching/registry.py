@@ -33,9 +33,7 @@ def record_from_columns(columns: Mapping[str, Any]) -> RegistryRecord:
 def records_from_columns(rows: Iterable[Mapping[str, Any]]) -> list[RegistryRecord]:
     """Records of active (status valid) rows; deleted and alias records are never matched."""
     return [
-        record_from_columns(row)
-        for row in rows
-        if (row.get("registry_status") or "valid").lower() in ACTIVE_STATUSES
+        record_from_columns(row) for row in rows if (row.get("registry_status") or "valid").lower() in ACTIVE_STATUSES
     ]
 
 

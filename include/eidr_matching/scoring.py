@@ -99,9 +99,7 @@ def load_config(path: Path | str | None = None) -> MatchConfig:
         raise ConfigError(f"{source}: expected a mapping at the top level")
     flat: dict[str, Any] = {}
     for key, value in data.items():
-        if key == "thresholds" and isinstance(value, dict):
-            flat.update(value)
-        elif key == "blocking" and isinstance(value, dict):
+        if key in ("thresholds", "blocking") and isinstance(value, dict):
             flat.update(value)
         else:
             flat[key] = value

@@ -6,10 +6,10 @@ import argparse
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from media_platform.config import load_provider_config
+from media_platform.config import load_provider_configs
 from media_platform.publish_dag import MART_TABLES, PUBLISH_DAG_ID
 from media_platform.quality import data_docs_index_path
 from media_platform.settings import PlatformSettings
@@ -59,34 +59,31 @@ def last_task_state(dag_id: str, task_id: str) -> str:
     return str(state or "not run")
 
 
-def summary(warehouse_dsn: str, provider_id: str, start: datetime, end: datetime, settings: PlatformSettings) -> str:
-    """Counts an operator wants after a run: records, EIDR IDs, the audit result, what reporting holds, docs."""
+def summary(warehouse_dsn: str, start: datetime, settings: PlatformSettings) -> str:
+    """What an operator wants after a run: records per provider, EIDR IDs, what reporting holds, the docs."""
     import psycopg2
 
     lines = []
     with psycopg2.connect(warehouse_dsn) as conn, conn.cursor() as cur:
         cur.execute(
-            "select files_read, records_read, records_loaded, records_quarantined from raw.ingest_batches "
-            "where provider_id = %s and interval_start = %s and interval_end = %s",
-            (provider_id, start, end),
+            "select provider_id, interval_end, files_read, records_read, records_loaded, records_quarantined"
+            " from raw.ingest_batches where interval_start = %s order by provider_id",
+            (start,),
         )
-        batch = cur.fetchone()
-        if batch:
-            files, read, loaded, quarantined = batch
+        for provider_id, end, files, read, loaded, quarantined in cur.fetchall():
             lines.append(
-                f"ingest {provider_id} [{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}) UTC: {files} files, "
+                f"ingest {provider_id:<12} [{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}) UTC: {files} files, "
                 f"{read} records read, {loaded} loaded, {quarantined} quarantined"
             )
         cur.execute(
-            "select reason, count(*) from raw.quarantine where provider_id = %s and interval_start = %s "
-            "group by reason order by 2 desc",
-            (provider_id, start),
+            "select provider_id, reason, count(*) from raw.quarantine where interval_start = %s"
+            " group by 1, 2 order by 1, 3 desc",
+            (start,),
         )
-        for reason, count in cur.fetchall():
-            lines.append(f"  quarantined x{count}: {reason}")
+        for provider_id, reason, count in cur.fetchall():
+            lines.append(f"  {provider_id} quarantined x{count}: {reason[:110]}")
         cur.execute("select to_regclass('reporting.titles') is not null")
-        published = cur.fetchone()[0]
-        if published:
+        if cur.fetchone()[0]:
             cur.execute(
                 "select count(*), count(eidr_id_provided), count(*) filter (where eidr_status = 'valid'), "
                 "count(*) filter (where eidr_status = 'invalid') from reporting.titles"
@@ -99,28 +96,34 @@ def summary(warehouse_dsn: str, provider_id: str, start: datetime, end: datetime
                 lines.append(f"  reporting.{table}: {cur.fetchone()[0]} rows")
         else:
             lines.append("reporting: nothing published")
-    gx_index = data_docs_index_path(settings.gx_root_dir)
-    lines.append(f"GX data docs: {gx_index}")
+    lines.append(f"GX data docs: {data_docs_index_path(settings.gx_root_dir)}")
     lines.append(f"dbt docs:     {settings.dbt_docs_dir / 'index.html'}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--provider", default="demo_adi")
-    parser.add_argument("--interval-start", required=True, help="UTC date or datetime the data interval starts at")
+    parser.add_argument("--interval-start", required=True, help="UTC date the demo data interval starts at")
+    parser.add_argument("--first-day", required=True, help="first day of generated deliveries (YYYY-MM-DD)")
+    parser.add_argument("--days", type=int, default=3, help="days of generated deliveries")
     args = parser.parse_args(argv)
+    from media_platform.demo_services import demo_services
+
     settings = PlatformSettings.from_env()
-    config = load_provider_config(settings.providers_dir / f"{args.provider}.yaml")
+    configs = load_provider_configs(settings.providers_dir)
+    if configs.errors:
+        raise SystemExit("\n".join(str(error) for error in configs.errors))
     start = datetime.fromisoformat(args.interval_start).replace(tzinfo=UTC)
-    end = interval_end(config.schedule, start)
     log_dir = settings.artifacts_dir / "demo_logs"
-    # A manual run's data interval is the one that ends at its logical date (Airflow's infer_manual_data_interval).
-    ingested = run_dag(config.dag_id, end.isoformat(), log_dir)
-    published = ingested and run_dag(PUBLISH_DAG_ID, None, log_dir)
+    drop_root = Path(os.environ["MEDIA_DROP_ROOT"])
+    with demo_services(drop_root, date.fromisoformat(args.first_day), args.days, seed=7) as service_env:
+        os.environ.update(service_env)
+        # A manual run's data interval is the one that ends at its logical date (infer_manual_data_interval).
+        ingested = [run_dag(c.dag_id, interval_end(c.schedule, start).isoformat(), log_dir) for c in configs.configs]
+        published = all(ingested) and run_dag(PUBLISH_DAG_ID, None, log_dir)
     print()
-    print(summary(os.environ["WAREHOUSE_DSN"], config.provider_id, start, end, settings))
-    audit_state = last_task_state(PUBLISH_DAG_ID, "audit_marts") if ingested else "not run"
+    print(summary(os.environ["WAREHOUSE_DSN"], start, settings))
+    audit_state = last_task_state(PUBLISH_DAG_ID, "audit_marts") if all(ingested) else "not run"
     print(f"GX checkpoint audit_marts: {audit_state}" + (" (see the GX data docs)" if audit_state == "failed" else ""))
     return 0 if published else 1
 

@@ -15,7 +15,7 @@ from media_platform.dbt_config import dbt_task_group
 from media_platform.settings import PlatformSettings
 
 PUBLISH_DAG_ID = "publish_reporting"
-MART_TABLES = ("titles", "provider_deliveries")
+MART_TABLES = ("titles", "provider_deliveries", "availability_windows")
 MART_SELECTORS = ["path:models/intermediate", "path:models/marts"]
 
 DOC_MD = dedent(

@@ -110,9 +110,30 @@ def provider_deliveries_suite() -> ExpectationSuite:
     )
 
 
+def availability_windows_suite() -> ExpectationSuite:
+    """Contract of `availability_windows`: one row per window, ISO territories, windows that end after they start."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="availability_windows",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="window_key"),
+            gxe.ExpectColumnValuesToBeUnique(column="window_key"),
+            gxe.ExpectColumnValuesToMatchRegex(column="territory", regex=r"^[A-Z]{2}$"),
+            gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
+            gxe.ExpectColumnValuesToBeInSet(column="eidr_status", value_set=list(EIDR_STATUSES)),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="window_end", column_B="window_start", ignore_row_if="either_value_is_missing"
+            ),
+        ],
+    )
+
+
 SUITE_BUILDERS: dict[str, Callable[[], ExpectationSuite]] = {
     "titles": titles_suite,
     "provider_deliveries": provider_deliveries_suite,
+    "availability_windows": availability_windows_suite,
 }
 
 

@@ -62,6 +62,7 @@ def test_publish_dag_runs_marts_then_audit_then_publish(
     assert [outlet.uri for outlet in dag.get_task("publish").outlets] == [
         "media-platform://reporting/titles",
         "media-platform://reporting/provider_deliveries",
+        "media-platform://reporting/availability_windows",
     ]
 
 

@@ -28,7 +28,8 @@ def test_every_provider_has_a_staging_folder_with_documented_models() -> None:
         assert {model["name"] for model in documented["models"]} == set(models)
 
 
-def test_every_staging_titles_model_feeds_the_marts() -> None:
-    title_providers = set(_vars()["title_providers"])
-    with_titles = {path.parent.name for path in (DBT_DIR / "models" / "staging").glob("*/stg_*__titles.sql")}
-    assert with_titles == title_providers
+def test_every_staging_model_feeds_the_marts() -> None:
+    staging = DBT_DIR / "models" / "staging"
+    for kind in ("titles", "avails"):
+        providers = set(_vars()[f"{kind}_providers" if kind == "avails" else "title_providers"])
+        assert {path.parent.name for path in staging.glob(f"*/stg_*__{kind}.sql")} == providers, kind

@@ -1,0 +1,2 @@
+-- The demo distributor's EMA Avails (xlsx over SFTP), one row per delivered window.
+{{ stg_avails('demo_avails') }}
