@@ -92,8 +92,21 @@ def summary(warehouse_dsn: str, start: datetime, settings: PlatformSettings) -> 
             lines.append(f"EIDR IDs in reporting.titles: {present} of {total} sent, {valid} valid, {invalid} invalid")
             lines.append("published in reporting:")
             for table in MART_TABLES:
+                cur.execute("select to_regclass(%s) is not null", (f"reporting.{table}",))
+                if not cur.fetchone()[0]:
+                    lines.append(f"  reporting.{table}: not published")
+                    continue
                 cur.execute(f"select count(*) from reporting.{table}")  # noqa: S608 - fixed table names
                 lines.append(f"  reporting.{table}: {cur.fetchone()[0]} rows")
+            cur.execute("select to_regclass('reporting.eidr_coverage') is not null")
+            if cur.fetchone()[0]:
+                cur.execute(
+                    "select provider_id, sum(assets), sum(mapped), sum(in_review), sum(unmatched), "
+                    "sum(invalid_provided) from reporting.eidr_coverage group by 1 order by 1"
+                )
+                lines.append("EIDR coverage (assets: mapped / in review / unmatched / invalid provided):")
+                for provider_id, assets, mapped, review, unmatched, invalid_ids in cur.fetchall():
+                    lines.append(f"  {provider_id:<12} {assets}: {mapped} / {review} / {unmatched} / {invalid_ids}")
         else:
             lines.append("reporting: nothing published")
     lines.append(f"GX data docs: {data_docs_index_path(settings.gx_root_dir)}")

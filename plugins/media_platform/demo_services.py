@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 HOST = "127.0.0.1"
@@ -119,6 +119,7 @@ def demo_services(
     """
     from ingest.demo.api_server import FIRST_UPDATE
     from ingest.demo.avails import write_demo_avails
+    from ingest.demo.eidr_registry import write_demo_registry
     from ingest.demo_data import write_demo_data
 
     if days < 1:
@@ -131,6 +132,8 @@ def demo_services(
     sftp_password, api_token = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
 
     write_demo_data(drop_root / "demo_adi", "demo_adi", start, days, seed)
+    for offset in range(days):  # the EIDR registry mirror: a full export in every delivery day's folder
+        write_demo_registry(drop_root / "eidr_registry", start + timedelta(days=offset), seed)
     write_demo_avails(sftp_root / AVAILS_FOLDER, "demo_avails", start, days, seed)
     python = sys.executable
     sftp_command = [

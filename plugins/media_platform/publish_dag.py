@@ -15,8 +15,10 @@ from media_platform.dbt_config import dbt_task_group
 from media_platform.settings import PlatformSettings
 
 PUBLISH_DAG_ID = "publish_reporting"
-MART_TABLES = ("titles", "provider_deliveries", "availability_windows")
-MART_SELECTORS = ["path:models/intermediate", "path:models/marts"]
+MART_TABLES = (
+    "titles", "provider_deliveries", "availability_windows", "eidr_mapping", "eidr_review_queue", "eidr_coverage",
+)  # fmt: skip
+
 
 DOC_MD = dedent(
     """\
@@ -24,12 +26,15 @@ DOC_MD = dedent(
     Runs whenever any provider's staging is updated (Airflow assets), one run at a time, so the shared marts are
     never built concurrently by several provider DAGs.
 
-    1. `build_marts`: dbt builds and tests the intermediate models and the marts into the `audit` schema
-       (`titles` is incremental).
-    2. `audit_marts`: the Great Expectations checkpoint `audit_marts` validates the audit tables and rebuilds the
+    1. `build_intermediate`: dbt builds and tests the intermediate models (all providers' titles, unioned).
+    2. `match_eidr`: the EIDR matcher scores new or changed assets against the registry mirror (all assets after
+       a registry load) and writes `eidr.match_results` / `eidr.match_candidates`; overrides always win.
+    3. `build_marts`: dbt builds and tests the marts into the `audit` schema (`titles` is incremental and carries
+       the EIDR mapping; `eidr_mapping`, `eidr_review_queue`, `eidr_coverage`, `availability_windows`).
+    4. `audit_marts`: the Great Expectations checkpoint `audit_marts` validates the audit tables and rebuilds the
        data docs. A failed expectation fails this task with the failures in its log; `reporting` is untouched.
-    3. `publish`: copies the audited tables into `reporting` in one transaction.
-    4. `dbt_docs`: regenerates the dbt docs (lineage) into the artifacts folder.
+    5. `publish`: copies the audited tables into `reporting` in one transaction.
+    6. `dbt_docs`: regenerates the dbt docs (lineage) into the artifacts folder.
     """
 )
 
@@ -70,7 +75,17 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
         tags=["publish", "reporting"],
         doc_md=DOC_MD,
     ) as dag:
-        marts = dbt_task_group("build_marts", MART_SELECTORS, settings)
+        intermediate = dbt_task_group("build_intermediate", ["path:models/intermediate"], settings)
+        marts = dbt_task_group("build_marts", ["path:models/marts"], settings)
+
+        @task(task_id="match_eidr")
+        def match_eidr() -> dict[str, Any]:
+            import logging
+
+            from media_platform.matching_task import run_matching
+
+            log = logging.getLogger("airflow.task")
+            return run_matching(lambda line: log.info("%s", line))
 
         @task(task_id="audit_marts")
         def audit_marts() -> dict[str, Any]:
@@ -95,5 +110,5 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
             callback_args={"destination": str(settings.dbt_docs_dir)},
             **cosmos_project_kwargs(settings),
         )
-        marts >> audit_marts() >> publish() >> docs
+        intermediate >> match_eidr() >> marts >> audit_marts() >> publish() >> docs
     return dag

@@ -130,7 +130,69 @@ def availability_windows_suite() -> ExpectationSuite:
     )
 
 
+def eidr_mapping_suite() -> ExpectationSuite:
+    """Contract of `eidr_mapping`: one decision per asset, canonical IDs, known methods and bands."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="eidr_mapping",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="asset_key"),
+            gxe.ExpectColumnValuesToBeUnique(column="asset_key"),
+            gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
+            gxe.ExpectColumnValuesToBeInSet(column="method", value_set=["provided", "matched", "override", "none"]),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="band", value_set=["provided", "auto_accept", "review", "reject", "override"]
+            ),
+            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),
+            gxe.UnexpectedRowsExpectation(
+                description="an automatic band other than review/reject always carries an EIDR ID",
+                unexpected_rows_query=(
+                    "select asset_key, band from {batch} where band in ('provided', 'auto_accept') and eidr_id is null"
+                ),
+            ),
+        ],
+    )
+
+
+def eidr_review_queue_suite() -> ExpectationSuite:
+    """Contract of `eidr_review_queue`: one row per asset waiting for a person."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="eidr_review_queue",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="asset_key"),
+            gxe.ExpectColumnValuesToBeUnique(column="asset_key"),
+            gxe.ExpectColumnValuesToMatchRegex(column="top_candidate_eidr_id", regex=EIDR_PATTERN),
+        ],
+    )
+
+
+def eidr_coverage_suite() -> ExpectationSuite:
+    """Contract of `eidr_coverage`: counts that add up and shares between 0 and 1."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="eidr_coverage",
+        expectations=[
+            gxe.ExpectColumnValuesToBeBetween(column="share_mapped", min_value=0, max_value=1),
+            gxe.ExpectColumnValuesToBeBetween(column="share_in_review", min_value=0, max_value=1),
+            gxe.UnexpectedRowsExpectation(
+                description="mapped + in_review + unmatched = assets",
+                unexpected_rows_query="select * from {batch} where mapped + in_review + unmatched <> assets",
+            ),
+        ],
+    )
+
+
 SUITE_BUILDERS: dict[str, Callable[[], ExpectationSuite]] = {
+    "eidr_mapping": eidr_mapping_suite,
+    "eidr_review_queue": eidr_review_queue_suite,
+    "eidr_coverage": eidr_coverage_suite,
     "titles": titles_suite,
     "provider_deliveries": provider_deliveries_suite,
     "availability_windows": availability_windows_suite,

@@ -56,6 +56,9 @@ def test_publish_dag_runs_marts_then_audit_then_publish(
 ) -> None:
     dag = _dagbag(monkeypatch, test_env).dags["publish_reporting"]
     assert dag.max_active_runs == 1
+    match = dag.get_task("match_eidr")
+    assert "build_intermediate.int_titles_for_matching.test" in match.upstream_task_ids
+    assert any(task_id.startswith("build_marts.") for task_id in match.downstream_task_ids)
     audit = dag.get_task("audit_marts")
     assert "build_marts.titles.test" in audit.upstream_task_ids
     assert audit.downstream_task_ids == {"publish"}
@@ -63,6 +66,9 @@ def test_publish_dag_runs_marts_then_audit_then_publish(
         "media-platform://reporting/titles",
         "media-platform://reporting/provider_deliveries",
         "media-platform://reporting/availability_windows",
+        "media-platform://reporting/eidr_mapping",
+        "media-platform://reporting/eidr_review_queue",
+        "media-platform://reporting/eidr_coverage",
     ]
 
 

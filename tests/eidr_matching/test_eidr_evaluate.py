@@ -38,5 +38,6 @@ def test_year_sharded_matching_gives_the_same_decisions(monkeypatch) -> None:
     assets = [a for a, _ in synthetic_assets(records, 300, seed=3)]
     monkeypatch.setattr(parallel, "MIN_SHARDED_REGISTRY", 0)
     sharded = match_all(records, assets, workers=2)
-    single = [Matcher.from_records(records).decide(a) for a in assets]
+    matcher = Matcher.from_records(records)
+    single = [matcher.decide(a) for a in assets]
     assert [(d.band, d.eidr_id) for d in sharded] == [(d.band, d.eidr_id) for d in single]

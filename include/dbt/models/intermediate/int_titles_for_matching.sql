@@ -1,0 +1,19 @@
+-- What the EIDR matcher (python -m eidr_matching match) reads: every live asset, latest version, with its
+-- provided EIDR ID; updated_at lets it re-match only new or changed assets.
+select
+    asset_key,
+    provider_id,
+    title,
+    null::text as alternate_titles,
+    release_year,
+    runtime_minutes,
+    null::text as directors,
+    null::text as country,
+    series_title,
+    season_number,
+    episode_number,
+    eidr_id,
+    eidr_status,
+    loaded_at as updated_at
+from {{ ref('int_titles_latest_versions') }}
+where not is_deleted
