@@ -15,7 +15,7 @@ from stdnum.iso7064 import mod_37_36
 pytestmark = pytest.mark.integration
 
 PROVIDER = "demo_adi"
-ALL_PROVIDERS = ("demo_adi", "demo_mec", "demo_avails", "demo_api")
+ALL_PROVIDERS = ("demo_adi", "demo_mec", "demo_avails", "demo_api", "eidr_registry")
 INTERVAL = ("2026-11-02T00:00:00+00:00", "2026-11-03T00:00:00+00:00")
 NEXT_INTERVAL_END = "2026-11-04T00:00:00+00:00"
 
@@ -118,6 +118,49 @@ def test_publish_dag_fills_reporting(first_publish: dict, warehouse_dsn: str, lo
             assert mod_37_36.is_valid(eidr_id.removeprefix("10.5240/").replace("-", ""))
         elif status == "invalid":
             assert eidr_id is None and reason
+
+
+def test_eidr_ids_are_resolved_against_the_registry(first_publish: dict, warehouse_dsn: str) -> None:
+    assert first_publish["publish"].returncode == 0
+    # A valid ID the provider sent that the registry confirms is kept as provided.
+    provided = query(
+        warehouse_dsn,
+        "select t.eidr_id, m.eidr_id, m.method from reporting.titles t join reporting.eidr_mapping m using (asset_key)"
+        " where t.eidr_status = 'valid' and t.provider_id = %s",
+        (PROVIDER,),
+    )
+    assert provided and all(sent == mapped and method == "provided" for sent, mapped, method in provided)
+    # Assets without a usable ID get one by matching (the demo films are real films the registry holds).
+    [(matched,)] = query(warehouse_dsn, "select count(*) from reporting.eidr_mapping where method = 'matched'")
+    assert matched > 0
+    for provider_id, assets, mapped, review, unmatched in query(
+        warehouse_dsn, "select provider_id, assets, mapped, in_review, unmatched from reporting.eidr_coverage"
+    ):
+        assert mapped + review + unmatched == assets, provider_id
+    [(titles_mapped,)] = query(warehouse_dsn, "select count(mapped_eidr_id) from reporting.titles")
+    assert titles_mapped == query(warehouse_dsn, "select count(eidr_id) from reporting.eidr_mapping")[0][0]
+
+
+def test_override_wins_after_the_next_publish(first_publish: dict, warehouse_dsn: str, log_dir: Path) -> None:
+    assert first_publish["publish"].returncode == 0
+    [(asset_key,)] = query(
+        warehouse_dsn, "select asset_key from reporting.eidr_mapping where method = 'matched' order by 1 limit 1"
+    )
+    ghostbusters = "10.5240/7EC7-228A-510A-053E-CBB8-J"
+    override = subprocess.run(
+        [sys.executable, "-m", "eidr_matching", "override", "--asset-key", asset_key, "--eidr-id", ghostbusters,
+         "--by", "test-operator", "--reason", "checked by hand"],
+        capture_output=True, text=True, env=os.environ.copy(), check=False,
+    )  # fmt: skip
+    assert override.returncode == 0, override.stderr
+    publish = airflow_dags_test("publish_reporting", None, log_dir)
+    assert publish.returncode == 0, f"see {log_dir}"
+    assert query(
+        warehouse_dsn,
+        "select m.eidr_id, m.method, m.override_by, t.mapped_eidr_id from reporting.eidr_mapping m"
+        " join reporting.titles t using (asset_key) where asset_key = %s",
+        (asset_key,),
+    ) == [(ghostbusters, "override", "test-operator", ghostbusters)]
 
 
 def test_publish_leaves_docs(first_publish: dict, test_env: dict[str, str]) -> None:
