@@ -93,7 +93,7 @@ class PackageMaker:
             ("Year", str(film.year)),
             *(("Category", f"Movies/{g}") for g in film.genres[:2]),
             *(("Genre", g) for g in film.genres),
-            *self._people(),
+            *self._people(film),
             *self._eidr(f"{film.title}|{film.year}"),
         )
         return self._package(_slug(film.title), film.title, app_data, sequence, self.rng.random() < 0.8)
@@ -165,12 +165,17 @@ class PackageMaker:
         name = f"{title[:19]}_{kind.capitalize()}"
         return AssetSpec(kind, self.asset_id(letter, sequence), name, f"{title} {kind}", app_data, content, children)
 
-    def _people(self) -> tuple[tuple[str, str], ...]:
+    def _people(self, film: Film | None = None) -> tuple[tuple[str, str], ...]:
         def person() -> str:
             return f"{self.rng.choice(LAST)}, {self.rng.choice(FIRST)}"
 
         actors = tuple(("Actors", person()) for _ in range(self.rng.randint(2, 4)))
-        return (("Director", person()), *actors)
+        directors: tuple[str, ...] = (person(),)
+        if film is not None:  # a real film: the directors the (demo) EIDR registry names for it
+            from ingest.demo.eidr_registry import film_directors
+
+            directors = tuple(f"{last}, {first}" for first, last in film_directors(self.seed, film.title, film.year))
+        return (*(("Director", name) for name in directors), *actors)
 
     def _eidr(self, key: str) -> tuple[tuple[str, str], ...]:
         """Mostly valid EIDR IDs (some sent in other accepted forms), some with a wrong check character, some none."""

@@ -14,6 +14,13 @@ select
     release_year,
     run_length_minutes as runtime_minutes,
     genres,
+    directors,
+    country_of_origin,
+    (
+        select jsonb_agg(item ->> 'title')::text
+        from jsonb_array_elements(localized_titles) as item
+        where item ->> 'title' is distinct from title
+    ) as alternate_titles,
     eidr_id,
     eidr_id_provided,
     eidr_status,

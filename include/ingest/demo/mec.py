@@ -107,6 +107,14 @@ def _content_id(provider_id: str, seed: int, key: str) -> tuple[str, str | None]
     return own, eidr_id
 
 
+def _registry_director(seed: int, film: Film, drawn: str) -> str:
+    """The film's director as the demo EIDR registry names it (the random draw is kept so output stays stable)."""
+    from ingest.demo.eidr_registry import film_directors
+
+    names = film_directors(seed, film.title, film.year)
+    return f"{names[0][0]} {names[0][1]}" if names else drawn
+
+
 def _film(provider_id: str, seed: int, film: Film, rng: random.Random) -> _Title:
     content_id, alt = _content_id(provider_id, seed, f"{film.title}|{film.year}")
     genre = film.genres[0]
@@ -118,7 +126,7 @@ def _film(provider_id: str, seed: int, film: Film, rng: random.Random) -> _Title
         summary=f"{film.title} ({film.year}): a {genre.lower()} feature, {film.minutes} minutes.",
         minutes=film.minutes,
         genres=film.genres,
-        director=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+        director=_registry_director(seed, film, f"{rng.choice(FIRST)} {rng.choice(LAST)}"),
         eidr_alt=alt,
     )
 
