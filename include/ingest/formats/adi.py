@@ -11,6 +11,7 @@ from xml.etree.ElementTree import Element
 
 from ingest import eidr
 from ingest.formats import fields
+from ingest.formats.raw_tables import raw_table_ddl
 from ingest.formats.safe_xml import XmlRejected, local_name, parse_xml, raw_text
 from ingest.models import ParsedRecord, ParseOutcome, Quarantined
 
@@ -213,16 +214,9 @@ def parse_adi_records(data: bytes, source_file: str, options: Mapping[str, Any] 
     return [parse_adi_file(data, source_file)]
 
 
-DDL = """
-create table if not exists raw.adi_titles (
-    batch_id text not null,
-    provider_id text not null,
-    interval_start timestamptz not null,
-    interval_end timestamptz not null,
-    source_file text not null,
-    source_location text not null,
-    loaded_at timestamptz not null,
-    record_hash text not null,
+DDL = raw_table_ddl(
+    "adi_titles",
+    """
     adi_provider text,
     adi_provider_id text,
     package_asset_id text,
@@ -259,6 +253,5 @@ create table if not exists raw.adi_titles (
     has_preview boolean,
     has_poster boolean,
     record jsonb not null
-);
-create index if not exists adi_titles_interval_idx on raw.adi_titles (provider_id, interval_start, interval_end);
-"""
+""",
+)

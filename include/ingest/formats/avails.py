@@ -25,6 +25,7 @@ from ingest.formats.mec import (
     walk,
     xml_document,
 )
+from ingest.formats.raw_tables import raw_table_ddl
 from ingest.formats.safe_xml import local_name
 from ingest.models import ParsedRecord, ParseOutcome, Quarantined
 
@@ -331,16 +332,9 @@ def _deep_text(element: Element | None, name: str, *path: str) -> str | None:
     return text_at(found, *path) if path else text_at(found)
 
 
-DDL = """
-create table if not exists raw.avails (
-    batch_id text not null,
-    provider_id text not null,
-    interval_start timestamptz not null,
-    interval_end timestamptz not null,
-    source_file text not null,
-    source_location text not null,
-    loaded_at timestamptz not null,
-    record_hash text not null,
+DDL = raw_table_ddl(
+    "avails",
+    """
     alid text not null,
     transaction_id text,
     entry_type text,
@@ -374,6 +368,5 @@ create table if not exists raw.avails (
     allowed_languages jsonb not null,
     asset_language text,
     record jsonb not null
-);
-create index if not exists avails_interval_idx on raw.avails (provider_id, interval_start, interval_end);
-"""
+""",
+)

@@ -12,6 +12,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, tostring
 
 from ingest import eidr
+from ingest.formats.raw_tables import raw_table_ddl
 from ingest.formats.safe_xml import MAX_FILE_BYTES, MAX_RAW_RECORD_CHARS, XmlRejected, local_name, parse_xml
 from ingest.models import ParsedRecord, ParseOutcome, Quarantined
 
@@ -272,16 +273,10 @@ def _integer(name: str, value: str | None, errors: list[str]) -> int | None:
     return int(value)
 
 
-DDL = """
-create table if not exists raw.eidr_registry (
-    batch_id text not null,
-    provider_id text not null,
-    interval_start timestamptz not null,
-    interval_end timestamptz not null,
-    source_file text not null,
-    source_location text not null,
-    loaded_at timestamptz not null,
-    record_hash text not null,
+DDL = (
+    raw_table_ddl(
+        "eidr_registry",
+        """
     eidr_id text not null,
     resource_name text not null,
     alternate_names jsonb not null,
@@ -297,7 +292,9 @@ create table if not exists raw.eidr_registry (
     episode_number int,
     registry_status text not null,
     record jsonb not null
-);
-create index if not exists eidr_registry_interval_idx on raw.eidr_registry (provider_id, interval_start, interval_end);
+""",
+    )
+    + """
 create index if not exists eidr_registry_id_idx on raw.eidr_registry (eidr_id, interval_end desc, loaded_at desc);
 """
+)

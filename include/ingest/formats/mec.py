@@ -12,6 +12,7 @@ from xml.etree.ElementTree import Element, tostring
 
 from ingest import eidr
 from ingest.formats import fields
+from ingest.formats.raw_tables import raw_table_ddl
 from ingest.formats.safe_xml import MAX_RAW_RECORD_CHARS, XmlRejected, local_name, parse_xml, raw_text
 from ingest.models import ParsedRecord, ParseOutcome, Quarantined
 
@@ -353,16 +354,9 @@ def _joined(values: list[str], separator: str = "; ") -> str | None:
     return separator.join(values) or None
 
 
-DDL = """
-create table if not exists raw.mec_titles (
-    batch_id text not null,
-    provider_id text not null,
-    interval_start timestamptz not null,
-    interval_end timestamptz not null,
-    source_file text not null,
-    source_location text not null,
-    loaded_at timestamptz not null,
-    record_hash text not null,
+DDL = raw_table_ddl(
+    "mec_titles",
+    """
     content_id text not null,
     work_type text not null,
     title text not null,
@@ -390,6 +384,5 @@ create table if not exists raw.mec_titles (
     genres text,
     summary text,
     record jsonb not null
-);
-create index if not exists mec_titles_interval_idx on raw.mec_titles (provider_id, interval_start, interval_end);
-"""
+""",
+)

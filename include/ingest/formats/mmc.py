@@ -20,6 +20,7 @@ from ingest.formats.mec import (
     text_at,
     xml_document,
 )
+from ingest.formats.raw_tables import raw_table_ddl
 from ingest.formats.safe_xml import local_name
 from ingest.models import ParsedRecord, ParseOutcome
 
@@ -145,16 +146,9 @@ class _Manifest:
         return references
 
 
-DDL = """
-create table if not exists raw.mmc_manifests (
-    batch_id text not null,
-    provider_id text not null,
-    interval_start timestamptz not null,
-    interval_end timestamptz not null,
-    source_file text not null,
-    source_location text not null,
-    loaded_at timestamptz not null,
-    record_hash text not null,
+DDL = raw_table_ddl(
+    "mmc_manifests",
+    """
     manifest_id text,
     update_num int,
     spec_version text,
@@ -176,7 +170,5 @@ create table if not exists raw.mmc_manifests (
     eidr_status text not null,
     eidr_invalid_reason text,
     record jsonb not null
-);
-create index if not exists mmc_manifests_interval_idx
-    on raw.mmc_manifests (provider_id, interval_start, interval_end);
-"""
+""",
+)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ingest import eidr
 from ingest.formats import fields
+from ingest.formats.raw_tables import raw_table_ddl
 
 # Parsed columns of raw.csv_titles and raw.json_titles, in table order (the loader adds the batch columns first).
 TITLE_COLUMNS: tuple[str, ...] = (
@@ -299,16 +300,9 @@ def _shown(value: Any) -> str:
 
 def title_table_ddl(table: str) -> str:
     """DDL of raw.<table> for a canonical-titles format: the loader's meta columns, then TITLE_COLUMNS."""
-    return f"""
-create table if not exists raw.{table} (
-    batch_id text not null,
-    provider_id text not null,
-    interval_start timestamptz not null,
-    interval_end timestamptz not null,
-    source_file text not null,
-    source_location text not null,
-    loaded_at timestamptz not null,
-    record_hash text not null,
+    return raw_table_ddl(
+        table,
+        """
     provider_asset_id text not null,
     title text not null,
     work_type text,
@@ -330,6 +324,5 @@ create table if not exists raw.{table} (
     eidr_status text not null,
     eidr_invalid_reason text,
     record jsonb not null
-);
-create index if not exists {table}_interval_idx on raw.{table} (provider_id, interval_start, interval_end);
-"""
+""",
+    )
