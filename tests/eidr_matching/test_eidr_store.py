@@ -54,6 +54,11 @@ def conn(warehouse_dsn: str) -> Any:
     stats = BatchStats(1, len(outcomes), 1, T0, T0)
     warehouse.replace_interval(conn=connection, batch=batch, spec=spec, records=outcomes, quarantined=[], stats=stats)
     yield connection
+    connection.rollback()
+    with connection, connection.cursor() as cur:  # leave the session's warehouse as found for the pipeline tests
+        cur.execute("drop schema if exists eidr cascade")
+        for table in ("eidr_registry", "ingest_batches", "quarantine"):
+            cur.execute(f"delete from raw.{table} where provider_id = %s", (PROVIDER,))
     connection.close()
 
 

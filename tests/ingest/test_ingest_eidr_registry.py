@@ -138,6 +138,10 @@ def conn(warehouse_dsn: str) -> Any:
     connection = warehouse.connect(warehouse_dsn)
     warehouse.ensure_tables(connection, get_format("eidr_registry"))
     yield connection
+    connection.rollback()
+    with connection, connection.cursor() as cur:  # the pipeline tests match against raw.eidr_registry: leave it clean
+        for table in ("eidr_registry", "ingest_batches", "quarantine"):
+            cur.execute(f"delete from raw.{table} where provider_id = 'eidr_registry_test'")
     connection.close()
 
 
