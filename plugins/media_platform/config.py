@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from media_platform.constants import PickBy, SourceFormat, Transport
+from media_platform.constants import CRON_PRESETS, PickBy, SourceFormat, Transport
 
 PROVIDER_ID_PATTERN = r"^[a-z][a-z0-9_]{1,40}$"
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
@@ -117,9 +117,8 @@ class ProviderConfig(_Model):
     def _valid_schedule(cls, value: str) -> str:
         from croniter import croniter
 
-        presets = {"@hourly", "@daily", "@weekly", "@monthly"}
-        if value not in presets and not croniter.is_valid(value):
-            raise ValueError(f"expected a cron expression or one of {sorted(presets)}, got {value!r}")
+        if value not in CRON_PRESETS and not croniter.is_valid(value):
+            raise ValueError(f"expected a cron expression or one of {sorted(CRON_PRESETS)}, got {value!r}")
         return value
 
     @field_validator("deadline")

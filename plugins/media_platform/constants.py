@@ -48,3 +48,17 @@ RAW_SCHEMA = "raw"
 AUDIT_SCHEMA = "audit"
 REPORTING_SCHEMA = "reporting"
 EXECUTION_MODE_ENV = "MEDIA_EXECUTION_MODE"
+
+
+# Schedule presets a provider YAML may use, and the cron expression each stands for (UTC).
+CRON_PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+}
+
+
+def cron_expression(schedule: str) -> str:
+    """A provider schedule (preset or cron) as a cron expression."""
+    return CRON_PRESETS.get(schedule, schedule)

@@ -9,16 +9,9 @@ from typing import Any
 
 from media_platform.assets import staging_asset
 from media_platform.config import ProviderConfig
-from media_platform.constants import WAREHOUSE_LOADS_POOL
+from media_platform.constants import WAREHOUSE_LOADS_POOL, cron_expression
 from media_platform.dbt_config import dbt_task_group
 from media_platform.settings import PlatformSettings
-
-CRON_PRESETS = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-}
 
 
 def shared_default_args(config: ProviderConfig, settings: PlatformSettings) -> dict[str, Any]:
@@ -39,7 +32,7 @@ def data_interval_timetable(schedule: str) -> Any:
     """A cron timetable with real data intervals, so each run owns [data_interval_start, data_interval_end)."""
     from airflow.sdk import CronDataIntervalTimetable
 
-    return CronDataIntervalTimetable(CRON_PRESETS.get(schedule, schedule), timezone="UTC")
+    return CronDataIntervalTimetable(cron_expression(schedule), timezone="UTC")
 
 
 def deadline_alert(config: ProviderConfig, dag_id: str) -> Any:

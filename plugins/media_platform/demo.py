@@ -19,9 +19,9 @@ def interval_end(schedule: str, start: datetime) -> datetime:
     """The end of the data interval that starts at `start` under the provider's schedule."""
     from croniter import croniter
 
-    from media_platform.dag_factory import CRON_PRESETS
+    from media_platform.constants import cron_expression
 
-    return croniter(CRON_PRESETS.get(schedule, schedule), start).get_next(datetime)
+    return croniter(cron_expression(schedule), start).get_next(datetime)
 
 
 def run_dag(dag_id: str, logical_date: str | None, log_dir: Path) -> bool:
