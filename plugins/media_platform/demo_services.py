@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from media_platform.settings import INCLUDE_DIR
+
 HOST = "127.0.0.1"
 S3_PORT = 18900
 SFTP_PORT = 18922
@@ -42,8 +44,6 @@ S3_REGION = "us-east-1"
 S3_ACCESS_KEY_ID = "demo-access-key"  # moto accepts any key; these only have to be present
 S3_SECRET_ACCESS_KEY = "demo-secret-key"  # noqa: S105 - a dummy for the local moto server
 SFTP_USERNAME = "demo_avails"
-
-_INCLUDE_DIR = Path(__file__).resolve().parents[2] / "include"
 
 
 class DemoServiceError(RuntimeError):
@@ -73,7 +73,7 @@ class _Service:
             self.ready_path.unlink(missing_ok=True)
         self.log_path = log_dir / f"{self.name}.log"
         env = {**os.environ, **self.env}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_INCLUDE_DIR), env.get("PYTHONPATH", "")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(INCLUDE_DIR), env.get("PYTHONPATH", "")) if p)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603 - fixed commands
                 self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,

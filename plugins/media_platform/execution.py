@@ -18,7 +18,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from media_platform.config import PodConfig, ProviderConfig
 from media_platform.constants import ExecutionMode, PickBy, Transport
-from media_platform.settings import env_choice, execution_mode_from_env
+from media_platform.settings import INCLUDE_DIR, env_choice, execution_mode_from_env
 from media_platform.warehouse import resolve_warehouse_dsn
 
 if TYPE_CHECKING:
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
     from kubernetes.client import models as k8s
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INCLUDE_DIR = PROJECT_ROOT / "include"
 INGEST_ENTRYPOINT = ("python", "-m", "ingest")
 KPO_SUMMARY_FILE = "/airflow/xcom/return.json"
 INTERVAL_START = "{{ data_interval_start.isoformat() }}"

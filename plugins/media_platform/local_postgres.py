@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from media_platform.settings import PROJECT_ROOT
+
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".local" / "pgdata"
 DATABASES = ("airflow", "warehouse")
 _SYSTEM_USER = "pgserver"  # PostgreSQL refuses to run as root; pgserver's own convention

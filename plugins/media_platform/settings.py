@@ -12,6 +12,7 @@ from pathlib import Path
 from media_platform.constants import EXECUTION_MODE_ENV, ExecutionMode
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INCLUDE_DIR = PROJECT_ROOT / "include"  # the ingest and eidr_matching packages live here
 
 
 class SettingsError(ValueError):
