@@ -120,6 +120,7 @@ def demo_services(
     from ingest.demo.api_server import FIRST_UPDATE
     from ingest.demo.avails import write_demo_avails
     from ingest.demo.eidr_registry import write_demo_registry
+    from ingest.demo.sftp_server import PASSWORD_ENV
     from ingest.demo_data import write_demo_data
 
     if days < 1:
@@ -139,12 +140,12 @@ def demo_services(
     sftp_command = [
         python, "-m", "ingest.demo.sftp_server", "--root", str(sftp_root), "--port", str(SFTP_PORT),
         "--host-key-file", str(state / "sftp_host_key"), "--known-hosts-out", str(known_hosts),
-        "--username", SFTP_USERNAME, "--password", sftp_password,
+        "--username", SFTP_USERNAME,
     ]  # fmt: skip
     api_command = [python, "-m", "ingest.demo.api_server", "--port", str(API_PORT), "--days", str(days)]
     services = [
         _Service("s3", S3_PORT, [python, "-m", "moto.server", "-H", HOST, "-p", str(S3_PORT)]),
-        _Service("sftp", SFTP_PORT, sftp_command, ready_path=known_hosts),
+        _Service("sftp", SFTP_PORT, sftp_command, {PASSWORD_ENV: sftp_password}, ready_path=known_hosts),
         _Service("api", API_PORT, api_command, {"MEDIA_API_TOKEN": api_token}),
     ]
     try:

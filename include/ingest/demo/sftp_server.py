@@ -1,8 +1,9 @@
 """A local SFTP drop for the demo: one password user, chrooted to a folder, on 127.0.0.1, with a pinned host key.
 
-`python -m ingest.demo.sftp_server --root DIR --port N --host-key-file KEY --known-hosts-out FILE --username U
---password P` keeps the host key in KEY (made on first start), writes the `[127.0.0.1]:N` known_hosts line the
-ingest client checks, prints one "ready" line and serves until SIGTERM or Ctrl-C.
+`MEDIA_DEMO_SFTP_PASSWORD=P python -m ingest.demo.sftp_server --root DIR --port N --host-key-file KEY
+--known-hosts-out FILE --username U` keeps the host key in KEY (made on first start), writes the `[127.0.0.1]:N`
+known_hosts line the ingest client checks, prints one "ready" line and serves until SIGTERM or Ctrl-C.
+The password comes from the environment: on a command line it shows in `ps`, and one starting with "-" is an option.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+
+PASSWORD_ENV = "MEDIA_DEMO_SFTP_PASSWORD"  # not the ingest client's MEDIA_SFTP_PASSWORD
 
 HOST = "127.0.0.1"
 KEY_ALGORITHM = "ssh-ed25519"
@@ -98,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host-key-file", type=Path, required=True, help="server private key; created if missing")
     parser.add_argument("--known-hosts-out", type=Path, required=True, help="known_hosts file to write for clients")
     parser.add_argument("--username", required=True)
-    parser.add_argument("--password", required=True)
     args = parser.parse_args(argv)
+    args.password = os.environ.get(PASSWORD_ENV)
+    if not args.password:
+        parser.error(f"set the password in the {PASSWORD_ENV} environment variable")
     asyncio.run(serve(args))
     return 0
 
