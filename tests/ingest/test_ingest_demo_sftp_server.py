@@ -30,9 +30,10 @@ def _start(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 async def _list_root(port: int, known_hosts: Path, password: str) -> list[str]:
-    async with asyncssh.connect(
-        HOST, port, username="demo", password=password, known_hosts=str(known_hosts)
-    ) as conn, conn.start_sftp_client() as sftp:
+    async with (
+        asyncssh.connect(HOST, port, username="demo", password=password, known_hosts=str(known_hosts)) as conn,
+        conn.start_sftp_client() as sftp,
+    ):
         return sorted(set(await sftp.listdir("/")) - {".", ".."})
 
 
