@@ -22,7 +22,9 @@ from ingest.models import (
     BatchSummary,
     IngestError,
     ParsedRecord,
+    ParseResult,
     Quarantined,
+    RecordBlock,
     SourceFile,
     UsageError,
 )
@@ -78,6 +80,12 @@ class ParsedFiles:
     bytes_read: int = 0
     ledger: list[LedgerFile] = field(default_factory=list)
     skipped: int = 0
+    blocks: list[RecordBlock] = field(default_factory=list)  # records parsed column-wise (FormatSpec.parse_columnar)
+
+    @property
+    def records_read(self) -> int:
+        """Every record read: loadable (one by one or in blocks) plus quarantined."""
+        return len(self.records) + sum(block.num_rows for block in self.blocks) + len(self.quarantined)
 
 
 def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | None = None) -> BatchSummary:
@@ -119,7 +127,7 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
         ledger.ensure_table(conn)
         elsewhere = ledger.loaded_elsewhere(conn, batch, ledger_key) if request.source_kind == "files" else {}
         parsed = parse_files(spec, files, options, elsewhere)
-        records_read = len(parsed.records) + len(parsed.quarantined)
+        records_read = parsed.records_read
         files_read = len(files) - parsed.skipped
         stats = BatchStats(files_read, records_read, parsed.bytes_read, started_at, datetime.now(UTC))
 
@@ -127,7 +135,7 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
             ledger.replace_rows(cur, batch, ledger_key, parsed.ledger, stats.finished_at)
 
         loaded, quarantined = warehouse.replace_interval(
-            conn, batch, spec, parsed.records, parsed.quarantined, stats, also=write_ledger
+            conn, batch, spec, parsed.records, parsed.quarantined, stats, also=write_ledger, blocks=parsed.blocks
         )
     finally:
         conn.close()
@@ -193,6 +201,8 @@ def parse_files(
         for outcome in _parse_safely(spec, data, source.relative, options):
             if isinstance(outcome, ParsedRecord):
                 parsed.records.append(outcome)
+            elif isinstance(outcome, RecordBlock):
+                parsed.blocks.append(outcome)
             else:
                 _quarantine(parsed, outcome)
     return parsed
@@ -239,11 +249,9 @@ def _quarantine(parsed: ParsedFiles, outcome: Quarantined) -> None:
     log.warning("quarantined %s: %s", outcome.source_location, outcome.reason)
 
 
-def _parse_safely(
-    spec: FormatSpec, data: bytes, relative: str, options: Mapping[str, Any] | None
-) -> list[ParsedRecord | Quarantined]:
+def _parse_safely(spec: FormatSpec, data: bytes, relative: str, options: Mapping[str, Any] | None) -> list[ParseResult]:
     try:
-        outcomes = spec.parse_file(data, relative, options)
+        outcomes = spec.parse_fastest(data, relative, options)
     except Exception as err:  # a parser bug must still not lose the file or abort the batch
         reason = f"unexpected parser error: {type(err).__name__}: {err}"
         return [Quarantined(relative, relative, reason, raw_text(data))]

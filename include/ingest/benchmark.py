@@ -198,11 +198,11 @@ def measure(name: str, root: Path, options: dict[str, Any], repeat: int, dsn: st
             clock = time.perf_counter()
             parsed = batch.parse_files(spec, files, options)
             parsed_at = time.perf_counter()
-            read = len(parsed.records) + len(parsed.quarantined)
+            read = parsed.records_read
             stats = BatchStats(len(files), read, parsed.bytes_read, started, datetime.now(UTC))
             run_batch = Batch(f"{provider}-{attempt}", provider, name, *INTERVAL)
             loaded, quarantined = warehouse.replace_interval(
-                conn, run_batch, spec, parsed.records, parsed.quarantined, stats
+                conn, run_batch, spec, parsed.records, parsed.quarantined, stats, blocks=parsed.blocks
             )
             done = time.perf_counter()
             if result is None:
@@ -212,6 +212,7 @@ def measure(name: str, root: Path, options: dict[str, Any], repeat: int, dsn: st
                 )
             result.runs.append(Run(parsed_at - clock, done - parsed_at))
             del parsed
+            _clean_up(conn, spec.table, provider)  # each run loads a new delivery, as a scheduled run does
     finally:
         _clean_up(conn, spec.table, provider)
         conn.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -57,6 +57,47 @@ class Quarantined:
 
 
 ParseOutcome = ParsedRecord | Quarantined
+
+
+@dataclass(frozen=True)
+class RecordBlock:
+    """Records of one file parsed column-wise: pyarrow arrays of equal length, loaded with one binary COPY.
+
+    `columns` holds the format's columns (FormatSpec.columns) and `pg_types` their PostgreSQL types for binary COPY
+    (see ingest.copy_binary); a `record` column holds the original record's JSON text. records() gives the same
+    records as ParsedRecord objects, for tests and for any code that wants rows.
+    """
+
+    source_file: str
+    source_locations: Any  # pyarrow string array
+    record_hashes: Any  # pyarrow string array
+    columns: Mapping[str, Any]  # name -> pyarrow array
+    pg_types: Mapping[str, str]
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.source_locations)
+
+    def records(self) -> list[ParsedRecord]:
+        """The rows as ParsedRecord, values as Python objects (a `record` is a JsonRecord carrying its text)."""
+        from ingest.formats.titles_common import JsonRecord
+
+        names = list(self.columns)
+        values = [self.columns[name].to_pylist() for name in names]
+        out = []
+        for location, record_hash, row in zip(
+            self.source_locations.to_pylist(), self.record_hashes.to_pylist(), zip(*values, strict=True), strict=True
+        ):
+            columns = dict(zip(names, row, strict=True))
+            if "record" in columns:
+                record = JsonRecord(json.loads(columns["record"]))
+                record.json_text = columns["record"]
+                columns["record"] = record
+            out.append(ParsedRecord(self.source_file, location, record_hash, columns))
+        return out
+
+
+ParseResult = ParseOutcome | RecordBlock
 
 
 @dataclass(frozen=True)

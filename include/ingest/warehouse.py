@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from itertools import islice
 from typing import Any
@@ -14,7 +14,7 @@ from psycopg2.extensions import connection as Connection
 
 from ingest.formats import FormatSpec
 from ingest.formats.titles_common import jsonb_text
-from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined
+from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined, RecordBlock
 
 SCHEMA = "raw"
 DSN_ENV = "WAREHOUSE_DSN"
@@ -106,12 +106,14 @@ def replace_interval(
     quarantined: Sequence[Quarantined],
     stats: BatchStats,
     also: Callable[[Any], None] | None = None,
+    blocks: Sequence[RecordBlock] = (),
 ) -> tuple[int, int]:
     """In one transaction: delete the provider's rows for this exact interval, COPY the new ones, record the batch.
 
     Returns (records loaded, records quarantined) as counted by PostgreSQL; raises ReconciliationError, rolling
     back, when they do not add up to the records read. `also(cursor)` runs last inside the same transaction (the
-    processed-files ledger replaces the interval's rows there, see ingest.ledger).
+    processed-files ledger replaces the interval's rows there, see ingest.ledger). `blocks` (records parsed
+    column-wise) are loaded with binary COPY.
     """
     key = (batch.provider_id, batch.interval_start, batch.interval_end)
     with conn, conn.cursor() as cur:
@@ -129,7 +131,10 @@ def replace_interval(
             )
             for r in records
         )  # fmt: skip
-        loaded = _copy(cur, spec.table, RECORD_META_COLUMNS + spec.columns, record_rows)
+        loaded = _copy(cur, spec.table, RECORD_META_COLUMNS + spec.columns, record_rows) if records else 0
+        if blocks:
+            meta = (batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, finished_at)
+            loaded += _copy_blocks(cur, spec, meta, blocks)
         quarantine_rows = (
             (
                 batch.batch_id, batch.provider_id, batch.source_format, batch.interval_start, batch.interval_end,
@@ -165,6 +170,51 @@ def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[
     sql = f"copy {SCHEMA}.{table} ({', '.join(columns)}) from stdin with (format csv)"
     cur.copy_expert(sql, _CopyStream(rows), size=_COPY_CHUNK_BYTES)
     return int(cur.rowcount)
+
+
+def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Sequence[RecordBlock]) -> int:
+    """Binary COPY of column-wise records into raw.<table>, a block (one file) at a time; returns the row count."""
+    from ingest import copy_binary
+
+    batch_id, provider_id, interval_start, interval_end, loaded_at = meta
+
+    def encoded() -> Iterator[bytes]:
+        yield copy_binary.HEADER
+        for block in blocks:
+            types = block.pg_types
+            columns = [
+                (copy_binary.TEXT, batch_id), (copy_binary.TEXT, provider_id),
+                (copy_binary.TIMESTAMPTZ, interval_start), (copy_binary.TIMESTAMPTZ, interval_end),
+                (copy_binary.TEXT, block.source_file), (copy_binary.TEXT, block.source_locations),
+                (copy_binary.TIMESTAMPTZ, loaded_at), (copy_binary.TEXT, block.record_hashes),
+                *((types[name], block.columns[name]) for name in spec.columns),
+            ]  # fmt: skip
+            yield copy_binary.encode_rows(columns, block.num_rows)
+        yield copy_binary.TRAILER
+
+    sql = (
+        f"copy {SCHEMA}.{spec.table} ({', '.join(RECORD_META_COLUMNS + spec.columns)}) from stdin with (format binary)"
+    )
+    cur.copy_expert(sql, _ChunkReader(encoded()), size=_COPY_CHUNK_BYTES)
+    return int(cur.rowcount)
+
+
+class _ChunkReader:
+    """A file-like object over an iterator of byte strings, for COPY FROM STDIN."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._pending = memoryview(chunk)
+        size = len(self._pending) if size is None or size < 0 else size
+        out, self._pending = self._pending[:size], self._pending[size:]
+        return bytes(out)
 
 
 _COPY_CHUNK_ROWS = 2_000

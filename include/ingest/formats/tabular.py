@@ -5,7 +5,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -22,7 +23,7 @@ from ingest.formats.titles_common import (
     strptime_option,
     title_table_ddl,
 )
-from ingest.models import ParsedRecord, ParseOutcome, Quarantined
+from ingest.models import ParsedRecord, ParseOutcome, ParseResult, Quarantined
 
 OPTION_KEYS = ("delimiter", "encoding", "header_row", "quotechar", "columns", "date_format", "timestamp_format")
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
@@ -133,11 +134,7 @@ class _CsvFile:
             return [*outcomes, Quarantined(self.source_file, self.source_file, reason, raw_text(self.text.encode()))]
         keys = _record_keys(header)
         lookup = _header_lookup(keys)
-        mapping = options.columns
-        if not options.explicit_columns:
-            mapping = {n: s for n, s in mapping.items() if n in REQUIRED_COLUMNS or s.lower() in lookup}
-        missing = {name: source for name, source in mapping.items() if source.strip().lower() not in lookup}
-        source = f"{self.source_file}:line "
+        mapping, missing = _mapping(options, lookup)
         if missing:
             names = ", ".join(f"{s!r} (mapped to {n})" for n, s in missing.items())
             reason = f"header(s) missing from the file: {names}; the header row has {keys}"
@@ -149,9 +146,7 @@ class _CsvFile:
             if not outcomes:
                 outcomes.append(Quarantined(self.source_file, self.source_file, reason, self.text[:10_000]))
             return outcomes
-        converter = TitleConverter(mapping, options.date_format, options.timestamp_format)
-        indexes = tuple(lookup[mapping[name].strip().lower()] for name in converter.names)
-        pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda row: (row[indexes[0]],))
+        converter, indexes, pick = _converter(mapping, lookup, options)
         width = len(keys)
         for item in rows:
             if isinstance(item, Quarantined):
@@ -162,15 +157,26 @@ class _CsvFile:
                 reason = f"row has {len(row)} fields, the header has {width}"
                 outcomes.append(self._quarantine(first, last, reason))
                 continue
-            try:
-                columns = converter.columns(pick(row))
-            except TitleRejected as err:
-                outcomes.append(self._quarantine(first, last, str(err)))
-                continue
-            record, record_hash = json_record(JsonRecord(zip(keys, row, strict=True)))
-            columns["record"] = record
-            outcomes.append(ParsedRecord(self.source_file, source + str(first), record_hash, columns))
+            outcomes.append(self.row_outcome(converter, keys, pick, first, last, row))
         return outcomes
+
+    def row_outcome(
+        self,
+        converter: TitleConverter,
+        keys: list[str],
+        pick: Callable[[list[str]], Any],
+        first: int,
+        last: int,
+        row: list[str],
+    ) -> ParseOutcome:
+        """One data row (physical lines first..last) as a record, or quarantined with every reason."""
+        try:
+            columns = converter.columns(pick(row))
+        except TitleRejected as err:
+            return self._quarantine(first, last, str(err))
+        record, record_hash = json_record(JsonRecord(zip(keys, row, strict=True)))
+        columns["record"] = record
+        return ParsedRecord(self.source_file, f"{self.source_file}:line {first}", record_hash, columns)
 
     def _rows(self, reader: Any) -> Any:
         """(first line, last line, fields) per non-blank row; a row the csv module rejects becomes Quarantined."""
@@ -195,6 +201,25 @@ class _CsvFile:
         return Quarantined(self.source_file, f"{self.source_file}:line {first}", reason, raw)
 
 
+def _mapping(options: CsvOptions, lookup: Mapping[str, int]) -> tuple[dict[str, str], dict[str, str]]:
+    """(canonical name -> header name, the mapped names whose header is missing) for this file's header."""
+    mapping = dict(options.columns)
+    if not options.explicit_columns:
+        mapping = {n: s for n, s in mapping.items() if n in REQUIRED_COLUMNS or s.lower() in lookup}
+    missing = {name: source for name, source in mapping.items() if source.strip().lower() not in lookup}
+    return mapping, missing
+
+
+def _converter(
+    mapping: Mapping[str, str], lookup: Mapping[str, int], options: CsvOptions
+) -> tuple[TitleConverter, tuple[int, ...], Callable[[list[str]], Any]]:
+    """The file's TitleConverter, the column index of each of its names, and a function picking those values."""
+    converter = TitleConverter(mapping, options.date_format, options.timestamp_format)
+    indexes = tuple(lookup[mapping[name].strip().lower()] for name in converter.names)
+    pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda row: (row[indexes[0]],))
+    return converter, indexes, pick
+
+
 def _record_keys(header: list[str]) -> list[str]:
     """The header names as record keys, stripped; a repeated name gets ' (2)', ' (3)'... so no value is lost."""
     keys: list[str] = []
@@ -216,3 +241,85 @@ def _header_lookup(keys: list[str]) -> dict[str, int]:
 
 
 DDL = title_table_ddl("csv_titles")
+
+
+def parse_csv_columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None = None) -> list[ParseResult]:
+    """parse_csv_records' outcomes, most rows parsed column-wise into one RecordBlock (see titles_columnar).
+
+    A file the column-wise reader cannot take with certainty (another encoding, NUL bytes, a header row other than
+    the first, quotes in the header, blank lines, values spanning lines, a ragged row) is parsed row by row.
+    """
+    try:
+        block = _columnar(data, source_file, options)
+    except Exception:  # noqa: BLE001 - the row parser is the reference and gives the exact outcome
+        block = None
+    return block if block is not None else parse_csv_records(data, source_file, options)
+
+
+def _columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None) -> list[ParseResult] | None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    from ingest.formats import titles_columnar as tc
+
+    try:
+        parsed = CsvOptions.from_options(options)
+    except OptionsError:
+        return None
+    if parsed.codec != "utf-8-sig" or parsed.header_row != 1 or len(data) > MAX_FILE_BYTES or b"\x00" in data:
+        return None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    header_end = data.find(b"\n")
+    header_line = data[: header_end if header_end >= 0 else len(data)].decode("utf-8").rstrip("\r")
+    if not header_line or parsed.quotechar in header_line:
+        return None
+    header = next(csv.reader([header_line], delimiter=parsed.delimiter, quotechar=parsed.quotechar))
+    keys = _record_keys(header)
+    lookup = _header_lookup(keys)
+    mapping, missing = _mapping(parsed, lookup)
+    if missing:
+        return None
+    names = [f"c{index}" for index in range(len(keys))]
+    table = pa_csv.read_csv(
+        pa.py_buffer(data),
+        read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=parsed.delimiter, quote_char=parsed.quotechar, double_quote=True, escape_char=False,
+            newlines_in_values=True, ignore_empty_lines=True,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )  # fmt: skip
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if table.num_rows == 0 or lines != table.num_rows + 1:  # one physical line per row, no blank lines
+        return None
+    columns = [table.column(index).combine_chunks() for index in range(len(keys))]
+    converter, indexes, pick = _converter(mapping, lookup, parsed)
+    plain = tc.plain_text(data)
+    titles = tc.convert(converter, dict(zip(converter.names, (columns[i] for i in indexes), strict=True)), not plain)
+    slow = titles.slow if plain else titles.slow | ~tc.plain_rows(columns)
+    fast = np.flatnonzero(~slow)
+    picked = pa.array(fast, pa.int64())
+    parts: list[Any] = []
+    for index, (key, column) in enumerate(zip(keys, columns, strict=True)):
+        parts.append(("{" if index == 0 else '",') + json.dumps(key, ensure_ascii=False) + ':"')
+        parts.append(tc.json_string_values(column.take(picked)))
+    record_json = pc.binary_join_element_wise(*parts, '"}', "")
+    line_numbers = pa.array(fast + 2, pa.int64()).cast(pa.string())
+    locations = pc.binary_join_element_wise(f"{source_file}:line ", line_numbers, "")
+    results: list[ParseResult] = []
+    if len(fast):
+        results.append(tc.title_block(source_file, titles, fast, locations, record_json))
+    slow_rows = np.flatnonzero(slow)
+    if len(slow_rows):
+        reader = _CsvFile(data.decode("utf-8"), source_file, parsed)
+        taken = [column.take(pa.array(slow_rows, pa.int64())).to_pylist() for column in columns]
+        for number, row in zip(slow_rows + 2, zip(*taken, strict=True), strict=True):
+            results.append(reader.row_outcome(converter, keys, pick, int(number), int(number), list(row)))
+    return results
