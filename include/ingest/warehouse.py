@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
 
@@ -104,16 +105,19 @@ def replace_interval(
     spec: FormatSpec,
     records: Sequence[ParsedRecord],
     quarantined: Sequence[Quarantined],
-    stats: BatchStats,
+    stats: BatchStats | Callable[[], BatchStats],
     also: Callable[[Any], None] | None = None,
-    blocks: Sequence[RecordBlock] = (),
+    blocks: Iterable[RecordBlock] = (),
 ) -> tuple[int, int]:
     """In one transaction: delete the provider's rows for this exact interval, COPY the new ones, record the batch.
 
     Returns (records loaded, records quarantined) as counted by PostgreSQL; raises ReconciliationError, rolling
     back, when they do not add up to the records read. `also(cursor)` runs last inside the same transaction (the
-    processed-files ledger replaces the interval's rows there, see ingest.ledger). `blocks` (records parsed
-    column-wise) are loaded with binary COPY.
+    processed-files ledger replaces the interval's rows there, see ingest.ledger).
+
+    `blocks` (records parsed column-wise) are loaded first, with binary COPY, and may be produced while they are
+    loaded (batch.parse_and_load parses in a thread meanwhile): `records`, `quarantined` and `stats` (then a
+    function) are read only once the blocks are exhausted.
     """
     key = (batch.provider_id, batch.interval_start, batch.interval_end)
     with conn, conn.cursor() as cur:
@@ -123,22 +127,24 @@ def replace_interval(
                 f"delete from {SCHEMA}.{table} where provider_id = %s and interval_start = %s and interval_end = %s",
                 key,
             )
+        loaded_at = datetime.now(UTC)
+        meta = (batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, loaded_at)
+        loaded = _copy_blocks(cur, spec, meta, blocks)
+        stats = stats() if callable(stats) else stats
         finished_at = stats.finished_at
         record_rows = (
             (
                 batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, r.source_file,
-                r.source_location, finished_at, r.record_hash, *(r.columns[c] for c in spec.columns),
+                r.source_location, loaded_at, r.record_hash, *(r.columns[c] for c in spec.columns),
             )
             for r in records
         )  # fmt: skip
-        loaded = _copy(cur, spec.table, RECORD_META_COLUMNS + spec.columns, record_rows) if records else 0
-        if blocks:
-            meta = (batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, finished_at)
-            loaded += _copy_blocks(cur, spec, meta, blocks)
+        if records:
+            loaded += _copy(cur, spec.table, RECORD_META_COLUMNS + spec.columns, record_rows)
         quarantine_rows = (
             (
                 batch.batch_id, batch.provider_id, batch.source_format, batch.interval_start, batch.interval_end,
-                q.source_file, q.source_location, q.reason, q.raw_record, finished_at,
+                q.source_file, q.source_location, q.reason, q.raw_record, loaded_at,
             )
             for q in quarantined
         )  # fmt: skip
@@ -172,15 +178,22 @@ def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[
     return int(cur.rowcount)
 
 
-def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Sequence[RecordBlock]) -> int:
-    """Binary COPY of column-wise records into raw.<table>, a block (one file) at a time; returns the row count."""
+def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iterable[RecordBlock]) -> int:
+    """Binary COPY of column-wise records into raw.<table>, a block (one file) at a time; returns the row count.
+
+    Nothing is sent, not even the COPY command, when there is no block.
+    """
     from ingest import copy_binary
 
     batch_id, provider_id, interval_start, interval_end, loaded_at = meta
+    pending = iter(blocks)
+    first = next(pending, None)
+    if first is None:
+        return 0
 
     def encoded() -> Iterator[bytes]:
         yield copy_binary.HEADER
-        for block in blocks:
+        for block in itertools.chain([first], pending):
             types = block.pg_types
             columns = [
                 (copy_binary.TEXT, batch_id), (copy_binary.TEXT, provider_id),

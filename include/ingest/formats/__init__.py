@@ -53,7 +53,7 @@ def _formats() -> dict[str, FormatSpec]:
     from ingest.formats import adi, avails, avails_xlsx, eidr_registry, json_records, mec, mmc, tabular
     from ingest.formats.titles_common import TITLE_COLUMNS as TITLES
 
-    csv, json = tabular.parse_csv_columnar, getattr(json_records, "parse_json_columnar", None)
+    csv, json = tabular.parse_csv_columnar, json_records.parse_json_columnar
 
     specs = [
         FormatSpec("adi", "adi_titles", adi.TITLE_COLUMNS, adi.parse_adi_records, adi.DDL),

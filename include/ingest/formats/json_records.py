@@ -6,10 +6,12 @@ import codecs
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any
 
 from ingest.formats.safe_xml import MAX_FILE_BYTES, raw_text
 from ingest.formats.titles_common import (
+    MAPPABLE_COLUMNS,
     OptionsError,
     TitleConverter,
     TitleRejected,
@@ -18,7 +20,7 @@ from ingest.formats.titles_common import (
     strptime_option,
     title_table_ddl,
 )
-from ingest.models import ParsedRecord, ParseOutcome, Quarantined
+from ingest.models import ParsedRecord, ParseOutcome, ParseResult, Quarantined
 
 OPTION_KEYS = ("items_field", "json_lines", "fields", "encoding", "date_format", "timestamp_format")
 DEFAULT_ITEMS_FIELD = "items"
@@ -191,3 +193,133 @@ def _lookup(item: dict[str, Any], path: list[str]) -> Any:
 
 
 DDL = title_table_ddl("json_titles")
+
+
+def parse_json_columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None = None) -> list[ParseResult]:
+    """parse_json_records' outcomes, most items parsed column-wise into one RecordBlock (see titles_columnar).
+
+    A document the column-wise reader cannot take with certainty (JSON Lines, another encoding, dotted field paths,
+    values of unexpected JSON types, NaN, huge integers, malformed JSON) is parsed item by item.
+    """
+    try:
+        block = _columnar(data, source_file, options)
+    except Exception:  # noqa: BLE001 - the item parser is the reference and gives the exact outcome
+        block = None
+    return block if block is not None else parse_json_records(data, source_file, options)
+
+
+_LIST_COLUMNS = {"genres": ", ", "directors": "; "}
+_INT_COLUMNS = ("season_number", "episode_number", "release_year", "runtime_minutes")
+
+
+def _columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None) -> list[ParseResult] | None:
+    import msgspec
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ingest.formats import titles_columnar as tc
+
+    try:
+        parsed = JsonOptions.from_options(options)
+    except OptionsError:
+        return None
+    if parsed.json_lines or codecs.lookup(parsed.encoding).name != "utf-8" or len(data) > MAX_FILE_BYTES:
+        return None
+    reader = _JsonFile("", source_file, parsed)
+    if reader.paths is not None:
+        return None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    document = msgspec.json.decode(data)
+    items, pointer = reader._items(document)
+    if isinstance(items, str) or not items or not all(type(item) is dict for item in items):
+        return None
+    converter = reader.converter
+    item_type = msgspec.defstruct(
+        "Item", [(f"f{index}", _JSON_TYPES[name], msgspec.field(name=key, default=None))
+                 for index, (name, key) in enumerate(zip(converter.names, reader.keys, strict=True))],
+    )  # fmt: skip
+    rows = msgspec.convert(items, list[item_type])  # raises for a value of another JSON type: item by item then
+    columns = list(zip(*map(msgspec.structs.astuple, rows), strict=True))
+    values: dict[str, pa.Array] = {}
+    unsure = np.zeros(len(items), dtype=bool)
+    for name, column in zip(converter.names, columns, strict=True):
+        if name in _LIST_COLUMNS:
+            values[name], odd = _joined(column, _LIST_COLUMNS[name])
+            unsure |= odd
+        elif name in _INT_COLUMNS:
+            values[name] = _integers(column)
+        else:
+            values[name] = pa.array(column, pa.string())
+    titles = tc.convert(converter, values, check_values=True)
+    slow = titles.slow | unsure
+    fast = np.flatnonzero(~slow)
+    encode = msgspec.json.encode
+    texts, hashes = [], []
+    for index in fast.tolist():
+        encoded = encode(items[index])
+        if b"\\u0000" in encoded:  # jsonb's NUL rule, as json_record applies it
+            record, record_hash = json_record(items[index])
+            texts.append(record.json_text)
+            hashes.append(record_hash)
+            continue
+        texts.append(encoded.decode("utf-8"))
+        hashes.append(sha256(encoded).hexdigest())
+    results: list[ParseResult] = []
+    if len(fast):
+        indexes = pa.array(fast, pa.int64()).cast(pa.string())
+        locations = pc.binary_join_element_wise(f"{source_file}#{pointer}/", indexes, "")
+        block = tc.title_block(source_file, titles, fast, locations, pa.array(texts, pa.string()), hashes)
+        results.append(block)
+    prefix = f"{source_file}#{pointer}/"
+    results.extend(reader._outcome(items[index], prefix + str(index)) for index in np.flatnonzero(slow).tolist())
+    return results
+
+
+def _json_types() -> dict[str, Any]:
+    return {
+        **{name: str | None for name in MAPPABLE_COLUMNS},
+        **{name: int | str | None for name in _INT_COLUMNS},
+        **{name: list[str] | str | None for name in _LIST_COLUMNS},
+    }
+
+
+_JSON_TYPES = _json_types()
+
+
+def _integers(column: tuple[Any, ...]) -> Any:
+    """JSON integers (and strings) as the text TitleConverter reads an integer from: str(value)."""
+    import pyarrow as pa
+
+    if all(type(value) is not str for value in column):
+        return pa.array(column, pa.int64()).cast(pa.string())
+    return pa.array([value if type(value) is not int else str(value) for value in column], pa.string())
+
+
+def _joined(column: tuple[Any, ...], separator: str) -> tuple[Any, Any]:
+    """(lists of texts joined as TitleConverter joins them: items stripped, empty ones dropped; rows whose items need
+    more than space trimming, which are uncertain)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ingest.formats import titles_columnar as tc
+
+    if any(type(value) is str for value in column):  # texts and lists mixed: join in Python
+        joined = [
+            value if type(value) is not list else separator.join(p for p in map(str.strip, value) if p) or None
+            for value in column
+        ]
+        return pa.array(joined, pa.string()), np.zeros(len(column), dtype=bool)
+    lists = pa.array(column, pa.list_(pa.string()))
+    items = pc.list_flatten(lists)
+    owners = pc.list_parent_indices(lists).to_numpy()
+    odd = np.zeros(len(column), dtype=bool)
+    odd[owners[tc.odd_values(items)]] = True
+    trimmed = pc.utf8_trim(items, characters=" ")
+    keep = pc.not_equal(trimmed, "").to_numpy(zero_copy_only=False)
+    counts = np.bincount(owners[keep], minlength=len(column))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, trimmed.filter(pa.array(keep))), separator)
+    return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined), odd

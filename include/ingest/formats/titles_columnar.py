@@ -76,6 +76,11 @@ def plain_text(data: bytes) -> bool:
     return not spaces.any()
 
 
+def odd_values(column: pa.Array) -> np.ndarray:
+    """Values holding a control character, or starting or ending with whitespace other than an ASCII space."""
+    return _flag(pc.or_(pc.match_substring_regex(column, _CONTROL), pc.match_substring_regex(column, _ODD_EDGE)))
+
+
 def plain_rows(values: list[pa.Array]) -> np.ndarray:
     """Rows without control characters in any value: their record JSON needs only quotes and backslashes escaped."""
     slow = np.zeros(len(values[0]) if values else 0, dtype=bool)
@@ -140,11 +145,7 @@ def _convert_column(
 ) -> tuple[pa.Array, np.ndarray]:
     """(typed values, rows not certain here) for one mapped column, per TitleConverter's rule for `name`."""
     present = pc.not_equal(column, "")  # the reference skips "" (and null) before converting
-    if check_values:
-        odd = pc.or_(pc.match_substring_regex(column, _CONTROL), pc.match_substring_regex(column, _ODD_EDGE))
-        unsure = _flag(pc.and_(present, odd))
-    else:
-        unsure = np.zeros(len(column), dtype=bool)
+    unsure = odd_values(column) & _flag(present) if check_values else np.zeros(len(column), dtype=bool)
     if name in _TEXT_COLUMNS or name == "work_type":
         trimmed = pc.utf8_trim(column, characters=" ")
         if name == "work_type":
@@ -296,12 +297,19 @@ def json_string_values(column: pa.Array) -> pa.Array:
 
 
 def title_block(
-    source_file: str, titles: ColumnarTitles, rows: np.ndarray, locations: pa.Array, record_json: pa.Array
+    source_file: str,
+    titles: ColumnarTitles,
+    rows: np.ndarray,
+    locations: pa.Array,
+    record_json: pa.Array,
+    hashes: list[str] | None = None,
 ) -> RecordBlock:
     """The RecordBlock of the given (fast) rows: their typed columns, locations and record JSON text (already taken
-    for those rows); record_hash is the SHA-256 of the JSON text, as titles_common.json_record makes it."""
+    for those rows); record_hash is the SHA-256 of the JSON text, as titles_common.json_record makes it, unless the
+    caller has them."""
     picked = pa.array(rows, pa.int64())
     columns = {name: titles.columns[name].take(picked) for name in TITLE_COLUMNS if name != "record"}
     columns["record"] = record_json
-    hashes = [sha256(text).hexdigest() for text in record_json.cast(pa.binary()).to_pylist()]
+    if hashes is None:
+        hashes = [sha256(text).hexdigest() for text in record_json.cast(pa.binary()).to_pylist()]
     return RecordBlock(source_file, locations, pa.array(hashes, pa.string()), columns, PG_TYPES)
