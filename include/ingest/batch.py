@@ -36,6 +36,7 @@ log = logging.getLogger("ingest")
 PROVIDER_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 SOURCE_KINDS = ("files", "api")
 READ_CHUNK = 1024 * 1024
+GROUP_FILES = 100  # files FormatSpec.parse_many takes at once, at most (and at most FormatSpec.group_bytes of them)
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,20 @@ def parse_files(
     parsed = into if into is not None else ParsedFiles([], [])
     on_block = on_block or parsed.blocks.append
     loaded_elsewhere = loaded_elsewhere or {}
+    group: list[tuple[bytes, str]] = []  # files read but not parsed yet: formats with parse_many take them together
+
+    def parse_group() -> None:
+        for outcomes in _parse_safely(spec, group, options):
+            for outcome in outcomes:
+                if isinstance(outcome, ParsedRecord):
+                    parsed.records.append(outcome)
+                elif isinstance(outcome, RecordBlock):
+                    parsed.block_rows += outcome.num_rows
+                    on_block(outcome)
+                else:
+                    _quarantine(parsed, outcome)
+        group.clear()
+
     for source in files:
         if source.rejected:
             _quarantine(parsed, Quarantined(source.relative, source.relative, f"rejected: {source.rejected}", ""))
@@ -276,14 +291,10 @@ def parse_files(
             reason = f"file too large: more than {MAX_FILE_BYTES} bytes"
             _quarantine(parsed, Quarantined(source.relative, source.relative, reason, raw_text(data)))
             continue
-        for outcome in _parse_safely(spec, data, source.relative, options):
-            if isinstance(outcome, ParsedRecord):
-                parsed.records.append(outcome)
-            elif isinstance(outcome, RecordBlock):
-                parsed.block_rows += outcome.num_rows
-                on_block(outcome)
-            else:
-                _quarantine(parsed, outcome)
+        group.append((data, source.relative))
+        if len(group) >= GROUP_FILES or sum(len(d) for d, _ in group) >= spec.group_bytes:
+            parse_group()
+    parse_group()
     return parsed
 
 
@@ -328,13 +339,31 @@ def _quarantine(parsed: ParsedFiles, outcome: Quarantined) -> None:
     log.warning("quarantined %s: %s", outcome.source_location, outcome.reason)
 
 
-def _parse_safely(spec: FormatSpec, data: bytes, relative: str, options: Mapping[str, Any] | None) -> list[ParseResult]:
+def _parse_safely(
+    spec: FormatSpec, files: Sequence[tuple[bytes, str]], options: Mapping[str, Any] | None
+) -> list[list[ParseResult]]:
+    """One outcome list per file: parse_many when the format has one, else parse_file file by file. A file without
+    outcomes gets a "no records" quarantine row; a parser bug quarantines the file, it never aborts the batch."""
+    outcomes: list[list[ParseResult]] | None = None
+    if spec.parse_many is not None and files:
+        try:
+            outcomes = spec.parse_many(files, options)
+        except Exception:  # noqa: BLE001 - parse each file with the reference parser instead
+            log.exception("parse_many failed; parsing the %d file(s) one by one", len(files))
+    if outcomes is None:
+        outcomes = [_parse_file(spec, data, relative, options) for data, relative in files]
+    return [
+        found or [Quarantined(relative, relative, "no records in file", raw_text(data))]
+        for found, (data, relative) in zip(outcomes, files, strict=True)
+    ]
+
+
+def _parse_file(spec: FormatSpec, data: bytes, relative: str, options: Mapping[str, Any] | None) -> list[ParseResult]:
     try:
-        outcomes = spec.parse_fastest(data, relative, options)
+        return list(spec.parse_file(data, relative, options))
     except Exception as err:  # a parser bug must still not lose the file or abort the batch
         reason = f"unexpected parser error: {type(err).__name__}: {err}"
         return [Quarantined(relative, relative, reason, raw_text(data))]
-    return outcomes or [Quarantined(relative, relative, "no records in file", raw_text(data))]
 
 
 def _bounds(request: RunRequest) -> tuple[str, str]:

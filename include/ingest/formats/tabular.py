@@ -6,7 +6,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -323,3 +323,10 @@ def _columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None) 
         for number, row in zip(slow_rows + 2, zip(*taken, strict=True), strict=True):
             results.append(reader.row_outcome(converter, keys, pick, int(number), int(number), list(row)))
     return results
+
+
+def parse_csv_files(
+    files: Sequence[tuple[bytes, str]], options: Mapping[str, Any] | None = None
+) -> list[list[ParseResult]]:
+    """parse_csv_columnar for several files, one outcome list per file (each file has its own header)."""
+    return [parse_csv_columnar(data, source_file, options) for data, source_file in files]

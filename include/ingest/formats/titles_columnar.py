@@ -77,8 +77,18 @@ def plain_text(data: bytes) -> bool:
 
 
 def odd_values(column: pa.Array) -> np.ndarray:
-    """Values holding a control character, or starting or ending with whitespace other than an ASCII space."""
+    """Values holding a control character, or starting or ending with whitespace other than an ASCII space.
+
+    A column whose bytes are all printable ASCII has none: one numpy pass over its data decides that, much faster
+    than the two regexes every value otherwise goes through."""
+    data = column.buffers()[2]
+    if data is None or not np.any(_UNPRINTABLE[np.frombuffer(data, dtype=np.uint8)]):
+        return np.zeros(len(column), dtype=bool)
     return _flag(pc.or_(pc.match_substring_regex(column, _CONTROL), pc.match_substring_regex(column, _ODD_EDGE)))
+
+
+_UNPRINTABLE = np.ones(256, dtype=bool)
+_UNPRINTABLE[0x20:0x7F] = False
 
 
 def plain_rows(values: list[pa.Array]) -> np.ndarray:
@@ -185,8 +195,10 @@ def _moments(column: pa.Array, kind: str, pattern: str | None) -> tuple[pa.Array
     if pattern is None:
         date_only = pc.match_substring_regex(column, _strict_pattern(_ISO_DATE)).fill_null(False)
         with_time = pc.match_substring_regex(column, _strict_pattern(_ISO_UTC)).fill_null(False)
-        as_date = _checked_strptime(column, _ISO_DATE, date_only)
-        as_time = _checked_strptime(column, _ISO_UTC, with_time)
+        as_date = _iso_cast(column, date_only, pa.date32()) or _checked_strptime(column, _ISO_DATE, date_only)
+        as_time = _iso_cast(column, with_time, pa.timestamp("s", "UTC")) or _checked_strptime(
+            column, _ISO_UTC, with_time
+        )
         moments = pc.if_else(date_only, as_date, as_time)
         if kind == "end":
             moments = pc.if_else(date_only, pc.add(moments, pa.scalar(86_399, pa.duration("s"))), moments)
@@ -197,8 +209,20 @@ def _moments(column: pa.Array, kind: str, pattern: str | None) -> tuple[pa.Array
         moments = _checked_strptime(column, pattern, pc.match_substring_regex(column, strict).fill_null(False))
         if kind == "end" and not _TIME_DIRECTIVES.search(pattern):
             moments = pc.add(pc.floor_temporal(moments, unit="day"), pa.scalar(86_399, pa.duration("s")))
-    ok = pc.is_valid(moments)
+    ok = pc.and_(pc.is_valid(moments), pc.greater_equal(pc.year(moments), 1).fill_null(False))
     return pc.assume_timezone(moments, "UTC").cast(utc), ok
+
+
+def _iso_cast(column: pa.Array, strict: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """The strict-form values cast to `target` (Arrow's ISO 8601 parser, which refuses 31/02 and 24:00) as naive UTC
+    timestamps in seconds, or None when one of them does not parse (then _checked_strptime finds which)."""
+    try:
+        cast = pc.if_else(strict, column, pa.scalar(None, pa.string())).cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if pa.types.is_date(cast.type):
+        return cast.cast(pa.timestamp("s"))
+    return cast.cast(pa.timestamp("s", "UTC")).cast(pa.timestamp("s"))
 
 
 _FIELD_FUNCTIONS = {"Y": pc.year, "m": pc.month, "d": pc.day, "H": pc.hour, "M": pc.minute, "S": pc.second}
