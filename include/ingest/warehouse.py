@@ -208,20 +208,32 @@ def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iter
     sql = (
         f"copy {SCHEMA}.{spec.table} ({', '.join(RECORD_META_COLUMNS + spec.columns)}) from stdin with (format binary)"
     )
-    cur.copy_expert(sql, _ChunkReader(encoded()), size=_COPY_CHUNK_BYTES)
+    reader = _ChunkReader(encoded())
+    try:
+        cur.copy_expert(sql, reader, size=_COPY_CHUNK_BYTES)
+    except psycopg2.Error:
+        if reader.failure is not None:  # psycopg2 reports it as "COPY from stdin failed": raise the real one
+            raise reader.failure from None
+        raise
     return int(cur.rowcount)
 
 
 class _ChunkReader:
-    """A file-like object over an iterator of byte strings, for COPY FROM STDIN."""
+    """A file-like object over an iterator of byte strings, for COPY FROM STDIN. What the iterator raises (the
+    parser's failure) is kept in `failure`: psycopg2 turns it into a QueryCanceled error."""
 
     def __init__(self, chunks: Iterator[bytes]):
         self._chunks = chunks
         self._pending = memoryview(b"")
+        self.failure: BaseException | None = None
 
     def read(self, size: int = -1) -> bytes:
         while not self._pending:
-            chunk = next(self._chunks, None)
+            try:
+                chunk = next(self._chunks, None)
+            except BaseException as err:
+                self.failure = err
+                raise
             if chunk is None:
                 return b""
             self._pending = memoryview(chunk)
