@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import queue
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -85,11 +86,12 @@ class ParsedFiles:
     skipped: int = 0
     blocks: list[RecordBlock] = field(default_factory=list)  # records parsed column-wise (FormatSpec.parse_columnar)
     block_rows: int = 0  # records in blocks, including blocks handed to parse_files' on_block instead of kept here
+    records_handed_over: int = 0  # records handed to parse_files' on_records instead of kept in `records`
 
     @property
     def records_read(self) -> int:
-        """Every record read: loadable (one by one or in blocks) plus quarantined."""
-        return len(self.records) + self.block_rows + len(self.quarantined)
+        """Every record read: loadable (one by one, handed over or in blocks) plus quarantined."""
+        return len(self.records) + self.records_handed_over + self.block_rows + len(self.quarantined)
 
 
 def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | None = None) -> BatchSummary:
@@ -170,38 +172,42 @@ def parse_and_load(
 ) -> tuple[ParsedFiles, BatchStats, int, int]:
     """Parse the files and load them as one batch (warehouse.replace_interval): (parsed, stats, loaded, quarantined).
 
-    Parsing runs in a thread while the records parsed column-wise are COPYed, so PostgreSQL works on one file's
-    records while Python parses the next (two cores: about max(parse, load) instead of their sum). At most
-    _BLOCKS_AHEAD blocks wait in memory. `also(cursor, parsed, stats)` runs last in the load's transaction.
+    Parsing runs in a thread while what it parsed is COPYed, so PostgreSQL loads one file's records while Python
+    parses the next (on two cores about max(parse, load) instead of their sum): the RecordBlocks of a format with
+    parse_many, the records of any other format. Only a few files' records wait in memory. `also(cursor, parsed,
+    stats)` runs last in the load's transaction.
     """
     started_at = started_at or datetime.now(UTC)
     parsed = ParsedFiles([], [])
-    ready: queue.Queue[RecordBlock | None] = queue.Queue(maxsize=_BLOCKS_AHEAD)
+    ready: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
     stop = threading.Event()
     failed: list[BaseException] = []
 
-    def hand_over(block: RecordBlock | None) -> None:
+    def hand_over(item: Any) -> None:
         while not stop.is_set():
             try:
-                ready.put(block, timeout=0.1)
+                ready.put(item, timeout=0.1)
                 return
             except queue.Full:
                 continue
 
     def produce() -> None:
         try:
-            parse_files(spec, files, options, loaded_elsewhere, into=parsed, on_block=hand_over)
+            if spec.parse_many is None:
+                parse_files(spec, files, options, loaded_elsewhere, into=parsed, on_records=hand_over)
+            else:
+                parse_files(spec, files, options, loaded_elsewhere, into=parsed, on_block=hand_over)
         except BaseException as err:  # noqa: BLE001 - handed to the loading thread, which raises it
             failed.append(err)
         finally:
-            hand_over(None)
+            hand_over(_DONE)
 
     parser = threading.Thread(target=produce, name=f"ingest-parse-{batch.batch_id}", daemon=True)
 
-    def blocks() -> Iterator[RecordBlock]:
+    def handed_over() -> Iterator[Any]:
         try:
-            while (block := ready.get()) is not None:
-                yield block
+            while (item := ready.get()) is not _DONE:
+                yield item
             parser.join()
             if failed:
                 raise failed[0]
@@ -219,10 +225,15 @@ def parse_and_load(
         if also is not None:
             also(cur, parsed, done[0])
 
+    if spec.parse_many is None:
+        records: Iterable[ParsedRecord] = itertools.chain.from_iterable(handed_over())
+        blocks: Iterable[RecordBlock] = ()
+    else:
+        records, blocks = parsed.records, handed_over()
     parser.start()
     try:
         loaded, quarantined = warehouse.replace_interval(
-            conn, batch, spec, parsed.records, parsed.quarantined, stats, also=finish, blocks=blocks()
+            conn, batch, spec, records, parsed.quarantined, stats, also=finish, blocks=blocks
         )
     finally:
         stop.set()
@@ -230,7 +241,8 @@ def parse_and_load(
     return parsed, done[0], loaded, quarantined
 
 
-_BLOCKS_AHEAD = 2
+_AHEAD = 8  # blocks or files' records the parser may have ready before the load takes them
+_DONE = object()
 
 
 def parse_files(
@@ -240,11 +252,13 @@ def parse_files(
     loaded_elsewhere: Mapping[str, Sequence[LedgerFile]] | None = None,
     into: ParsedFiles | None = None,
     on_block: Callable[[RecordBlock], None] | None = None,
+    on_records: Callable[[list[ParsedRecord]], None] | None = None,
 ) -> ParsedFiles:
     """Read and parse every file; an unreadable or unparseable file becomes quarantine rows, never an abort.
 
     A file that `loaded_elsewhere` (the ledger's other intervals) already holds with the same content is skipped.
-    Outcomes go `into` the given ParsedFiles (default a new one); blocks to `on_block` when given.
+    Outcomes go `into` the given ParsedFiles (default a new one); blocks to `on_block` and each file's records to
+    `on_records` when given.
     """
     parsed = into if into is not None else ParsedFiles([], [])
     on_block = on_block or parsed.blocks.append
@@ -253,14 +267,20 @@ def parse_files(
 
     def parse_group() -> None:
         for outcomes in _parse_safely(spec, group, options):
+            records = []
             for outcome in outcomes:
                 if isinstance(outcome, ParsedRecord):
-                    parsed.records.append(outcome)
+                    records.append(outcome)
                 elif isinstance(outcome, RecordBlock):
                     parsed.block_rows += outcome.num_rows
                     on_block(outcome)
                 else:
                     _quarantine(parsed, outcome)
+            if on_records is None:
+                parsed.records.extend(records)
+            elif records:
+                parsed.records_handed_over += len(records)
+                on_records(records)
         group.clear()
 
     for source in files:

@@ -103,7 +103,7 @@ def replace_interval(
     conn: Connection,
     batch: Batch,
     spec: FormatSpec,
-    records: Sequence[ParsedRecord],
+    records: Iterable[ParsedRecord],
     quarantined: Sequence[Quarantined],
     stats: BatchStats | Callable[[], BatchStats],
     also: Callable[[Any], None] | None = None,
@@ -115,9 +115,9 @@ def replace_interval(
     back, when they do not add up to the records read. `also(cursor)` runs last inside the same transaction (the
     processed-files ledger replaces the interval's rows there, see ingest.ledger).
 
-    `blocks` (records parsed column-wise) are loaded first, with binary COPY, and may be produced while they are
-    loaded (batch.parse_and_load parses in a thread meanwhile): `records`, `quarantined` and `stats` (then a
-    function) are read only once the blocks are exhausted.
+    `blocks` (records parsed column-wise) are loaded first, with binary COPY, then `records`; both may be produced
+    while they are loaded (batch.parse_and_load parses in a thread meanwhile): `quarantined` and `stats` (then a
+    function) are read only once both are exhausted.
     """
     key = (batch.provider_id, batch.interval_start, batch.interval_end)
     with conn, conn.cursor() as cur:
@@ -130,8 +130,6 @@ def replace_interval(
         loaded_at = datetime.now(UTC)
         meta = (batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, loaded_at)
         loaded = _copy_blocks(cur, spec, meta, blocks)
-        stats = stats() if callable(stats) else stats
-        finished_at = stats.finished_at
         record_rows = (
             (
                 batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, r.source_file,
@@ -139,8 +137,9 @@ def replace_interval(
             )
             for r in records
         )  # fmt: skip
-        if records:
-            loaded += _copy(cur, spec.table, RECORD_META_COLUMNS + spec.columns, record_rows)
+        loaded += _copy(cur, spec.table, RECORD_META_COLUMNS + spec.columns, record_rows)
+        stats = stats() if callable(stats) else stats
+        finished_at = stats.finished_at
         quarantine_rows = (
             (
                 batch.batch_id, batch.provider_id, batch.source_format, batch.interval_start, batch.interval_end,
@@ -174,8 +173,40 @@ def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[
     chunk while Python formats the next: on two cores, load time is about max(formatting, server), not their sum.
     """
     sql = f"copy {SCHEMA}.{table} ({', '.join(columns)}) from stdin with (format csv)"
-    cur.copy_expert(sql, _CopyStream(rows), size=_COPY_CHUNK_BYTES)
+    guarded = _Guarded(rows)
+    _copy_expert(cur, sql, _CopyStream(guarded), guarded)
     return int(cur.rowcount)
+
+
+class _Guarded:
+    """An iterator that keeps what the wrapped one raised (the parser's failure while COPY reads from it): psycopg2
+    reports any error inside a COPY source as "COPY from stdin failed"."""
+
+    def __init__(self, items: Iterable[Any]):
+        self._items = iter(items)
+        self.failure: BaseException | None = None
+
+    def __iter__(self) -> _Guarded:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return next(self._items)
+        except StopIteration:
+            raise
+        except BaseException as err:
+            self.failure = err
+            raise
+
+
+def _copy_expert(cur: Any, sql: str, source: Any, guarded: _Guarded) -> None:
+    """cur.copy_expert, re-raising the source's own failure instead of psycopg2's report of it."""
+    try:
+        cur.copy_expert(sql, source, size=_COPY_CHUNK_BYTES)
+    except psycopg2.Error:
+        if guarded.failure is not None:
+            raise guarded.failure from None
+        raise
 
 
 def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iterable[RecordBlock]) -> int:
@@ -186,7 +217,7 @@ def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iter
     from ingest import copy_binary
 
     batch_id, provider_id, interval_start, interval_end, loaded_at = meta
-    pending = iter(blocks)
+    pending = _Guarded(blocks)
     first = next(pending, None)
     if first is None:
         return 0
@@ -208,32 +239,20 @@ def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iter
     sql = (
         f"copy {SCHEMA}.{spec.table} ({', '.join(RECORD_META_COLUMNS + spec.columns)}) from stdin with (format binary)"
     )
-    reader = _ChunkReader(encoded())
-    try:
-        cur.copy_expert(sql, reader, size=_COPY_CHUNK_BYTES)
-    except psycopg2.Error:
-        if reader.failure is not None:  # psycopg2 reports it as "COPY from stdin failed": raise the real one
-            raise reader.failure from None
-        raise
+    _copy_expert(cur, sql, _ChunkReader(encoded()), pending)
     return int(cur.rowcount)
 
 
 class _ChunkReader:
-    """A file-like object over an iterator of byte strings, for COPY FROM STDIN. What the iterator raises (the
-    parser's failure) is kept in `failure`: psycopg2 turns it into a QueryCanceled error."""
+    """A file-like object over an iterator of byte strings, for COPY FROM STDIN."""
 
     def __init__(self, chunks: Iterator[bytes]):
         self._chunks = chunks
         self._pending = memoryview(b"")
-        self.failure: BaseException | None = None
 
     def read(self, size: int = -1) -> bytes:
         while not self._pending:
-            try:
-                chunk = next(self._chunks, None)
-            except BaseException as err:
-                self.failure = err
-                raise
+            chunk = next(self._chunks, None)
             if chunk is None:
                 return b""
             self._pending = memoryview(chunk)
