@@ -278,3 +278,107 @@ def mutated_adi(draw: st.DrawFn) -> bytes:
 @given(mutated_adi())
 def test_mutated_adi_never_raises(data: bytes) -> None:
     _check_outcome(parse_adi_file(data, "fuzz.xml"))
+
+
+# --- the pyexpat reader (see test_ingest_adi_equivalence.py for the comparison with the ElementTree parser) ---------
+
+
+def test_entities_pointing_at_the_network_are_refused_and_never_fetched(reference: str) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.setblocking(False)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/adi.dtd"
+        body = reference.split("\n", 2)[2]
+        attacks = [
+            f'<!DOCTYPE ADI [<!ENTITY % remote SYSTEM "{url}"> %remote;]>\n{body}',
+            f'<!DOCTYPE ADI [<!ENTITY remote SYSTEM "{url}">]>\n{body.replace("Test Title_Brief", "&remote;")}',
+            f'<!DOCTYPE ADI [<!ENTITY remote PUBLIC "-//X//ADI" "{url}">]>\n<ADI>&remote;</ADI>',
+            f'<!DOCTYPE ADI SYSTEM "{url}">\n{body}',  # ADI's own DOCTYPE form: allowed, but not fetched either
+        ]
+        outcomes = [parse_adi_file(attack.encode(), "x.xml") for attack in attacks]
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nobody connected
+    for outcome in outcomes[:3]:
+        assert isinstance(outcome, Quarantined) and outcome.reason.startswith("forbidden XML construct: Entities")
+        assert "remote" in outcome.reason
+    assert isinstance(outcomes[3], ParsedRecord)
+
+
+def test_entity_expansion_reason_names_the_first_declaration() -> None:
+    bomb = b"""<?xml version="1.0"?>
+<!DOCTYPE ADI [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<ADI><Metadata><AMS Asset_Class="package" Description="&b;"/></Metadata></ADI>"""
+    q = _quarantined(bomb)
+    assert q.reason == "forbidden XML construct: EntitiesForbidden(name='a', system_id=None, public_id=None)"
+    assert q.source_location == "2026-11-02/pkg.xml" and "aaaaaaaaaaaaaaaaaaaa" not in q.reason
+
+
+def test_undefined_entity_in_a_document_with_a_dtd_is_malformed(reference: str) -> None:
+    q = _quarantined(_edit(reference, "<Content Value=", "&nbsp;<Content Value="))
+    assert q.reason == "malformed XML: undefined entity &nbsp;: line 69, column 6"
+    assert q.source_location == "2026-11-02/pkg.xml:69:6"
+    # in an attribute value expat drops it, as it always did (the DTD it does not read might define it)
+    assert _parsed(_edit(reference, "Test Title_Brief", "&nbsp;Brief")).columns["title_brief"] == "Brief"
+
+
+def test_references_and_whitespace_in_attribute_values(reference: str) -> None:
+    c = _parsed(_edit(reference, "Test Title_Brief", "A &amp; B &#xE9;&#10;x\ty")).columns
+    assert c["title_brief"] == "A & B é\nx y"  # a character reference is kept, a literal tab becomes a space
+
+
+def test_namespaced_packages_read_like_plain_ones(reference: str) -> None:
+    plain = _parsed(reference.encode())
+    default_ns = _parsed(reference.replace("<ADI>", '<ADI xmlns="urn:cablelabs:adi">').encode())
+    prefixed = reference.replace("<ADI>", '<a:ADI xmlns:a="urn:x">').replace("</ADI>", "</a:ADI>")
+    prefixed = prefixed.replace("<Asset>", "<a:Asset>").replace("</Asset>", "</a:Asset>")
+    assert _parsed(prefixed.encode()).columns == default_ns.columns == plain.columns
+    assert default_ns.record_hash == plain.record_hash
+    with_attributes = reference.replace("<ADI>", '<ADI xmlns:x="urn:x">').replace(
+        'Asset_Class="title"', 'Asset_Class="title" x:Extra="1" xml:lang="en"'
+    )
+    ams = _parsed(with_attributes.encode()).columns["record"]["assets"][0]["ams"]
+    assert ams["{urn:x}Extra"] == "1" and ams["{http://www.w3.org/XML/1998/namespace}lang"] == "en"
+
+
+def test_large_package_reads_like_a_small_one(reference: str) -> None:
+    """Over MAX_FIELD_CHARS bytes the ElementTree path reads the file (it may hold a field too long to load)."""
+    padding = "<!--" + "p" * MAX_FIELD_CHARS + "-->"
+    large = _parsed(reference.replace("</ADI>", padding + "</ADI>").encode())
+    small = _parsed(reference.encode())
+    assert len(reference) < MAX_FIELD_CHARS
+    assert (large.columns, large.record_hash) == (small.columns, small.record_hash)
+
+
+def test_app_data_lookups_ignore_case_and_keep_document_order() -> None:
+    from ingest.formats.adi import AdiAsset
+
+    asset = AdiAsset("/ADI", {}, {"Directors": ["B", " "], "Title": ["  ", " T "], "director": ["A"], "Genre": ["g"]})
+    assert asset.first("title") == "T" and asset.first("TITLE") == "T"
+    assert asset.values("Director", "Directors") == ["B", "A"]  # by App_Data name, in first-seen order
+    assert asset.first("Director", "Directors") == "B"
+    assert asset.values("genre") == ["g"] and asset.first("Missing") is None and asset.values("Missing") == []
+    mixed = AdiAsset("/ADI", {}, {"Title": [" "], "TITLE": ["Upper"], "title": ["lower"]})
+    assert mixed.values("Title") == ["Upper", "lower"] and mixed.first("title") == "Upper"
+
+
+def test_expat_parser_rejects_as_parse_xml_does() -> None:
+    from ingest.formats.safe_xml import XmlRejected, expat_parser, parse_xml, run_expat
+
+    documents = [
+        b"",
+        b"<ADI><Metadata></ADI>",
+        b'<!DOCTYPE ADI [<!ENTITY e "x">]><ADI>&e;</ADI>',
+        b'<!DOCTYPE ADI [<!ENTITY e SYSTEM "file:///etc/passwd">]><ADI>&e;</ADI>',
+        b'<!DOCTYPE ADI SYSTEM "ADI.DTD"><ADI>\n  &undefined;</ADI>',
+        b"<ADI>&undefined;</ADI>",
+        "<?xml version='1.0' encoding='UTF-16'?><ADI>&copy;</ADI>".encode("utf-16"),
+    ]
+    for document in documents:
+        with pytest.raises(XmlRejected) as tree:
+            parse_xml(document)
+        parser = expat_parser()
+        with pytest.raises(XmlRejected) as callbacks:
+            run_expat(parser, document)
+        assert (callbacks.value.reason, callbacks.value.position) == (tree.value.reason, tree.value.position)
+        assert parser.SkippedEntityHandler is None  # no parser -> handler -> parser cycle is left behind
