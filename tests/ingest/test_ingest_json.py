@@ -85,6 +85,24 @@ def test_malformed_json_is_one_quarantine_row_for_the_file() -> None:
     assert outcome.raw_record.startswith('{"items"')
 
 
+def test_nesting_deeper_than_the_limit_is_refused_the_same_way_everywhere() -> None:
+    """A fixed depth limit, not Python's recursion limit (which depends on the call stack): a document or a JSON
+    Lines item nested more than MAX_DEPTH levels is one quarantine row; at the limit it loads."""
+    from ingest.formats.json_records import MAX_DEPTH, TOO_DEEP, parse_json_columnar
+
+    def page(depth: int) -> bytes:
+        nested = "[" * (depth - 3) + "]" * (depth - 3)  # the page object, the item list and the item are 3 levels
+        return ('{"items":[{"provider_asset_id":"A1","title":"Heat","x":' + nested + "}]}").encode()
+
+    for parse in (parse_json_records, parse_json_columnar):
+        [deep] = parse(page(MAX_DEPTH + 1), "p.json", {"items_field": "items"})
+        assert isinstance(deep, Quarantined) and deep.reason == TOO_DEEP
+        assert not any(isinstance(o, Quarantined) for o in parse(page(MAX_DEPTH), "p.json", {"items_field": "items"}))
+    line = b'{"provider_asset_id":"A2","title":"Ronin","x":' + b"[" * 300 + b"]" * 300 + b"}\n"
+    [too_deep] = parse_json_records(line, "p.jsonl", {"json_lines": True})
+    assert (too_deep.source_location, too_deep.reason) == ("p.jsonl:line 1", TOO_DEEP)
+
+
 def test_items_that_are_not_loadable_are_quarantined_one_by_one() -> None:
     items = [ITEM, 42, {**ITEM, "release_year": "nineteen"}, {**ITEM, "title": None}, {**ITEM, "genres": {"a": 1}}]
     outcomes = _parse({"items": items})

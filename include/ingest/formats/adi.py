@@ -512,6 +512,6 @@ DDL = raw_table_ddl(
     movie_asset_id text,
     has_preview boolean,
     has_poster boolean,
-    record jsonb not null
+    record json not null
 """,
 )

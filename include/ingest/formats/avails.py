@@ -367,6 +367,6 @@ DDL = raw_table_ddl(
     price_currency text,
     allowed_languages jsonb not null,
     asset_language text,
-    record jsonb not null
+    record json not null
 """,
 )

@@ -291,7 +291,7 @@ DDL = (
     season_number int,
     episode_number int,
     registry_status text not null,
-    record jsonb not null
+    record json not null
 """,
     )
     + """

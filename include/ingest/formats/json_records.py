@@ -92,6 +92,26 @@ def parse_json_records(data: bytes, source_file: str, options: Mapping[str, Any]
         return [Quarantined(source_file, source_file, reason, raw_text(data))]
 
 
+MAX_DEPTH = 256
+TOO_DEEP = f"malformed JSON: nested more than {MAX_DEPTH} levels deep"
+_DEEP = object()
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether objects and lists nest more than `limit` levels (checked without recursion). A fixed limit, below
+    the one json.loads meets (Python's recursion limit, which depends on the call stack), so that every parser
+    refuses the same documents."""
+    stack = [(value, 1)] if type(value) in (dict, list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if type(node) is dict else node:
+            if type(child) in (dict, list):
+                stack.append((child, depth + 1))
+    return False
+
+
 class _JsonFile:
     """One decoded document or JSON Lines file, turned into outcomes item by item."""
 
@@ -114,8 +134,9 @@ class _JsonFile:
             reason = f"malformed JSON: {err.msg}: line {err.lineno}, column {err.colno}"
             return [Quarantined(self.source_file, location, reason, raw_text(self.text.encode("utf-8", "replace")))]
         except RecursionError:
-            reason = "malformed JSON: nested too deeply"
-            return [Quarantined(self.source_file, self.source_file, reason, raw_text(self.text.encode()))]
+            document = _DEEP
+        if document is _DEEP or too_deep(document):
+            return [Quarantined(self.source_file, self.source_file, TOO_DEEP, raw_text(self.text.encode()))]
         items, pointer = self._items(document)
         if isinstance(items, str):
             return [Quarantined(self.source_file, self.source_file, items, raw_text(self.text.encode()))]
@@ -147,9 +168,13 @@ class _JsonFile:
                 continue
             try:
                 item = json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as err:
-                reason = f"malformed JSON: {getattr(err, 'msg', err)}"
-                outcomes.append(Quarantined(self.source_file, prefix + str(number), reason, line))
+            except json.JSONDecodeError as err:
+                outcomes.append(Quarantined(self.source_file, prefix + str(number), f"malformed JSON: {err.msg}", line))
+                continue
+            except RecursionError:
+                item = _DEEP
+            if item is _DEEP or too_deep(item):
+                outcomes.append(Quarantined(self.source_file, prefix + str(number), TOO_DEEP, line))
                 continue
             outcomes.append(self._outcome(item, prefix + str(number)))
         return outcomes
@@ -260,7 +285,10 @@ def _document(index: int, data: bytes, source_file: str, options: Mapping[str, A
         return None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    items, pointer = reader._items(msgspec.json.decode(data))
+    document = msgspec.json.decode(data)
+    if too_deep(document):
+        return None
+    items, pointer = reader._items(document)
     if isinstance(items, str) or not items or not all(type(item) is dict for item in items):
         return None
     return _Document(index, source_file, reader, items, pointer)
@@ -328,7 +356,7 @@ def _texts(column: list[Any], allow_int: bool) -> tuple[Any, Any]:
         return pa.array(column, pa.string()), None
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
-    if allow_int:
+    if allow_int and all(type(value) is int or value is None for value in column):  # pa.array would cut 90.5 to 90
         try:
             return pa.array(column, pa.int64()).cast(pa.string()), None
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
@@ -350,6 +378,8 @@ def _joined(column: list[Any], separator: str) -> tuple[Any, Any]:
     from ingest.formats import titles_columnar as tc
 
     try:
+        if not all(type(value) is list or value is None for value in column):  # pa.array reads "ab" as ["a", "b"]
+            raise pa.ArrowTypeError("not only lists")
         lists = pa.array(column, pa.list_(pa.string()))
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # texts too, or lists of other things: lists are left uncertain
         texts, odd = _texts([None if type(value) is list else value for value in column], allow_int=False)

@@ -383,6 +383,6 @@ DDL = raw_table_ddl(
     primary_spoken_language text,
     genres text,
     summary text,
-    record jsonb not null
+    record json not null
 """,
 )

@@ -169,6 +169,6 @@ DDL = raw_table_ddl(
     eidr_id text,
     eidr_status text not null,
     eidr_invalid_reason text,
-    record jsonb not null
+    record json not null
 """,
 )

@@ -221,14 +221,18 @@ def _converter(
 
 
 def _record_keys(header: list[str]) -> list[str]:
-    """The header names as record keys, stripped; a repeated name gets ' (2)', ' (3)'... so no value is lost."""
+    """The header names as record keys, stripped; a repeated name gets ' (2)', ' (3)'... (the first number no
+    other column has), so every key is different and no value is lost."""
     keys: list[str] = []
-    seen: dict[str, int] = {}
+    taken: set[str] = set()
     for name in header:
-        key = name.strip()
-        count = seen.get(key, 0) + 1
-        seen[key] = count
-        keys.append(key if count == 1 else f"{key} ({count})")
+        key = candidate = name.strip()
+        number = 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{key} ({number})"
+        taken.add(candidate)
+        keys.append(candidate)
     return keys
 
 
@@ -241,6 +245,9 @@ def _header_lookup(keys: list[str]) -> dict[str, int]:
 
 
 DDL = title_table_ddl("csv_titles")
+
+
+_FIELD_LIMIT = csv.field_size_limit()
 
 
 def parse_csv_columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None = None) -> list[ParseResult]:
@@ -300,6 +307,8 @@ def _columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None) 
     if table.num_rows == 0 or lines != table.num_rows + 1:  # one physical line per row, no blank lines
         return None
     columns = [table.column(index).combine_chunks() for index in range(len(keys))]
+    if len(data) > _FIELD_LIMIT and any(pc.max(pc.binary_length(c)).as_py() > _FIELD_LIMIT for c in columns):
+        return None  # the csv module refuses such a field: the row is quarantined
     converter, indexes, pick = _converter(mapping, lookup, parsed)
     plain = tc.plain_text(data)
     titles = tc.convert(converter, dict(zip(converter.names, (columns[i] for i in indexes), strict=True)), not plain)

@@ -29,7 +29,7 @@ from ingest.models import RecordBlock
 # with control characters (which JSON escapes and some of which strip() removes), take the reference path.
 _CONTROL = r"[\x00-\x1f]"
 _OTHER_SPACE = "[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-_ODD_EDGE = f"^{_OTHER_SPACE}|{_OTHER_SPACE}$"
+_ODD_EDGE = f"^ *{_OTHER_SPACE}|{_OTHER_SPACE} *$"  # strip() would remove it, utf8_trim(" ") does not
 _ISO_DATE, _ISO_UTC = "%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ"
 _CANONICAL_EIDR = r"^10\.5240/[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-Z]$"
 _STRICT_DIRECTIVES = {"d": r"\d{2}", "m": r"\d{2}", "Y": r"\d{4}", "H": r"\d{2}", "M": r"\d{2}", "S": r"\d{2}"}

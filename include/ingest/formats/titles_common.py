@@ -325,18 +325,4 @@ def title_table_ddl(table: str) -> str:
     eidr_invalid_reason text,
     record json not null
 """,
-    ) + _RECORD_AS_JSON.format(table=table)
-
-
-# `record` is json, not jsonb: the same text and operators, but PostgreSQL only checks it on COPY instead of building
-# jsonb, which made COPY about 40 % slower (include/ingest/BENCHMARKS.md). Tables made as jsonb are changed once.
-_RECORD_AS_JSON = """
-do $$ begin
-    if exists (
-        select from information_schema.columns
-        where table_schema = 'raw' and table_name = '{table}' and column_name = 'record' and data_type = 'jsonb'
-    ) then
-        alter table raw.{table} alter column record type json using record::json;
-    end if;
-end $$;
-"""
+    )
