@@ -190,7 +190,8 @@ def measure(name: str, root: Path, options: dict[str, Any], repeat: int, dsn: st
         warehouse.ensure_tables(conn, spec)
         for attempt in range(repeat):
             clock = time.perf_counter()
-            parsed = batch.parse_files(spec, files, options)
+            with batch.gc_paused():  # as in parse_and_load
+                parsed = batch.parse_files(spec, files, options)
             parse_seconds = time.perf_counter() - clock
             del parsed
             run_batch = Batch(f"{provider}-{attempt}", provider, name, *INTERVAL)

@@ -221,11 +221,12 @@ def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iter
     first = next(pending, None)
     if first is None:
         return 0
+    actual = _column_types(cur, spec.table)
 
     def encoded() -> Iterator[bytes]:
         yield copy_binary.HEADER
         for block in itertools.chain([first], pending):
-            types = block.pg_types
+            types = {name: _binary_kind(kind, actual.get(name)) for name, kind in block.pg_types.items()}
             columns = [
                 (copy_binary.TEXT, batch_id), (copy_binary.TEXT, provider_id),
                 (copy_binary.TIMESTAMPTZ, interval_start), (copy_binary.TIMESTAMPTZ, interval_end),
@@ -241,6 +242,21 @@ def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iter
     )
     _copy_expert(cur, sql, _ChunkReader(encoded()), pending)
     return int(cur.rowcount)
+
+
+def _column_types(cur: Any, table: str) -> dict[str, str]:
+    """raw.<table>'s column name -> PostgreSQL type name (json, jsonb, text...)."""
+    cur.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = %s and table_name = %s",
+        (SCHEMA, table),
+    )
+    return dict(cur.fetchall())
+
+
+def _binary_kind(kind: str, actual: str | None) -> str:
+    """The binary COPY encoding for a column the parser typed `kind`: a json value goes to a jsonb column (made by
+    an earlier version) with jsonb's version byte."""
+    return "jsonb" if kind == "json" and actual == "jsonb" else kind
 
 
 class _ChunkReader:

@@ -138,3 +138,23 @@ def test_a_block_expands_to_the_records_it_holds(deliveries: dict[str, Path]) ->
     assert first.columns["record"].json_text.startswith('{"Asset ID":')
     assert set(first.columns) == set(get_format("csv").columns)
     assert all(not isinstance(outcome, RecordBlock) for outcome in rest)
+
+
+def test_a_table_made_with_a_jsonb_record_still_loads(conn: Any, deliveries: dict[str, Path]) -> None:
+    """Earlier versions made `record` jsonb; dbt views depend on it, so it stays, and binary COPY sends it jsonb."""
+    older = dataclasses.replace(get_format("csv"), table="csv_titles_jsonb")
+    with conn, conn.cursor() as cur:
+        cur.execute("create table raw.csv_titles_jsonb (like raw.csv_titles including all)")
+        cur.execute("alter table raw.csv_titles_jsonb alter column record type jsonb")
+    try:
+        _, _, loaded, quarantined = _load(conn, "pipe_jsonb", older, _files(deliveries["csv"], "*.csv"),
+                                          benchmark.CSV_OPTIONS)  # fmt: skip
+        assert (loaded, quarantined) == (2_999, 1)
+        with conn.cursor() as cur:
+            cur.execute("select pg_typeof(record)::text, record->>'Asset ID' from raw.csv_titles_jsonb limit 1")
+            kind, asset_id = cur.fetchone()
+        conn.rollback()
+        assert kind == "jsonb" and asset_id.startswith("BEN")
+    finally:
+        with conn, conn.cursor() as cur:
+            cur.execute("drop table raw.csv_titles_jsonb")

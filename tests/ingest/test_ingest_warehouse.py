@@ -126,28 +126,3 @@ def test_dsn_defaults_to_the_environment(warehouse_dsn: str, monkeypatch: pytest
         assert isinstance(connection, psycopg2.extensions.connection)
     finally:
         connection.close()
-
-
-def test_a_title_table_made_with_a_jsonb_record_is_changed_to_json(conn: Any) -> None:
-    """raw.<csv|json>_titles.record became json (binary COPY into jsonb was 40 % slower); older tables are altered."""
-    from ingest.formats.titles_common import title_table_ddl
-
-    ddl = title_table_ddl("titles_from_before")
-    with conn, conn.cursor() as cur:
-        cur.execute(ddl.replace("record json not null", "record jsonb not null"))
-        cur.execute(
-            "insert into raw.titles_from_before (batch_id, provider_id, interval_start, interval_end, source_file,"
-            " source_location, loaded_at, record_hash, provider_asset_id, title, eidr_status, record) values"
-            " ('b', 'p', now(), now(), 'f', 'f:line 2', now(), 'h', 'A1', 'Heat', 'missing', '{\"Title\": \"Heat\"}')"
-        )
-    try:
-        kinds = []
-        for _ in range(2):  # and a second run changes nothing
-            with conn, conn.cursor() as cur:
-                cur.execute(ddl)
-            kinds.append(_rows(conn, "select pg_typeof(record)::text as kind, record->>'Title' as title"
-                                     " from raw.titles_from_before")[0])  # fmt: skip
-        assert kinds == [{"kind": "json", "title": "Heat"}] * 2
-    finally:
-        with conn, conn.cursor() as cur:
-            cur.execute("drop table raw.titles_from_before")

@@ -15,24 +15,14 @@ META_COLUMNS_SQL = """    batch_id text not null,
 def raw_table_ddl(table: str, columns_sql: str) -> str:
     """`create table if not exists raw.<table>` with the meta columns (warehouse.RECORD_META_COLUMNS, in order) and
     then `columns_sql` (the format's column definitions), and the (provider_id, interval_start, interval_end) index
-    every re-run of an interval deletes by; a `record` column made as jsonb by an earlier version becomes json."""
+    every re-run of an interval deletes by.
+
+    The original record is kept as `json`, not jsonb: json keeps the text exactly as written (key order included) and
+    PostgreSQL only checks it on COPY instead of building jsonb, which made loading about 40 % slower (see
+    include/ingest/BENCHMARKS.md). Tables an earlier version made with a jsonb record stay as they are (dbt views
+    depend on them); the loader sends each column what its type needs.
+    """
     return (
         f"\ncreate table if not exists raw.{table} (\n{META_COLUMNS_SQL}\n{columns_sql.strip(chr(10))}\n);\n"
         f"create index if not exists {table}_interval_idx on raw.{table} (provider_id, interval_start, interval_end);\n"
-        + _RECORD_AS_JSON.format(table=table)
     )
-
-
-# The original record is kept as json, not jsonb: json keeps the text exactly as written (key order included) and
-# PostgreSQL only checks it on COPY instead of building jsonb, which made loading about 40 % slower
-# (include/ingest/BENCHMARKS.md). Tables made with a jsonb record are changed once.
-_RECORD_AS_JSON = """
-do $$ begin
-    if exists (
-        select from information_schema.columns
-        where table_schema = 'raw' and table_name = '{table}' and column_name = 'record' and data_type = 'jsonb'
-    ) then
-        alter table raw.{table} alter column record type json using record::json;
-    end if;
-end $$;
-"""
