@@ -14,7 +14,7 @@ import psycopg2
 from psycopg2.extensions import connection as Connection
 
 from ingest.formats import FormatSpec
-from ingest.formats.titles_common import jsonb_text
+from ingest.formats.titles_common import _encode_json, jsonb_text, msgspec_error
 from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined, RecordBlock
 
 SCHEMA = "raw"
@@ -347,8 +347,16 @@ def _plain_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dict | list):
         text = getattr(value, "json_text", None)
-        return text if text is not None else jsonb_text(json.dumps(value, ensure_ascii=False))
+        return text if text is not None else jsonb_text(_json_text(value))
     return str(value)
+
+
+def _json_text(value: Any) -> str:
+    """Compact JSON: msgspec (ten times faster than json.dumps), the stdlib for what msgspec refuses."""
+    try:
+        return _encode_json(value).decode("utf-8")
+    except (TypeError, OverflowError, msgspec_error):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _csv_value(value: Any) -> str:

@@ -264,7 +264,14 @@ def assert_same_outcome(data: bytes, name: str = "2026-11-02/pkg.xml") -> ParseO
             expected.record_hash,
         )
         assert _shape(got.columns) == _shape(expected.columns)
-        assert [type(v) for v in got.columns.values()] == [type(v) for v in expected.columns.values()]
+        # the record is a JsonRecord now: the dict plus the text that is stored, the very text record_hash is taken of
+        record = got.columns["record"]
+        assert type(record).__name__ == "JsonRecord" and type(expected.columns["record"]) is dict
+        canonical = json.dumps(expected.columns["record"], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        assert record.json_text == canonical
+        assert hashlib.sha256(record.json_text.encode("utf-8")).hexdigest() == got.record_hash
+        got_types = [type(v) for k, v in got.columns.items() if k != "record"]
+        assert got_types == [type(v) for k, v in expected.columns.items() if k != "record"]
     return got
 
 

@@ -30,6 +30,7 @@ from ingest.formats.safe_xml import (
     raw_text,
     run_expat,
 )
+from ingest.formats.titles_common import JsonRecord, jsonb_text
 from ingest.models import ParsedRecord, ParseOutcome, Quarantined
 
 MAX_ASSET_DEPTH = 8
@@ -202,10 +203,12 @@ def _parse(data: bytes, source_file: str) -> ParsedRecord:
         raise _Rejected("title asset has no Asset_ID", title.path)
     if not title.first("Title"):
         raise _Rejected("title asset has no Title", title.path)
-    record = package.to_json()
+    record = JsonRecord(package.to_json())
+    canonical = _canonical_json(record)
+    record.json_text = jsonb_text(canonical.decode("utf-8"))  # stored as hashed, so the loader need not encode it
     columns = _title_columns(package, title)
     columns["record"] = record
-    record_hash = hashlib.sha256(_canonical_json(record)).hexdigest()
+    record_hash = hashlib.sha256(canonical).hexdigest()
     return ParsedRecord(source_file, f"{source_file}#{title.path}", record_hash, columns)
 
 
