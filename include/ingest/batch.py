@@ -86,7 +86,7 @@ class ParsedFiles:
     bytes_read: int = 0
     ledger: list[LedgerFile] = field(default_factory=list)
     skipped: int = 0
-    blocks: list[RecordBlock] = field(default_factory=list)  # records parsed column-wise (FormatSpec.parse_columnar)
+    blocks: list[RecordBlock] = field(default_factory=list)  # records parsed column-wise (FormatSpec.parse_many)
     block_rows: int = 0  # records in blocks, including blocks handed to parse_files' on_block instead of kept here
     records_handed_over: int = 0  # records handed to parse_files' on_records instead of kept in `records`
 
@@ -294,6 +294,7 @@ def parse_files(
     on_block = on_block or parsed.blocks.append
     loaded_elsewhere = loaded_elsewhere or {}
     group: list[tuple[bytes, str]] = []  # files read but not parsed yet: formats with parse_many take them together
+    group_bytes = 0
 
     def parse_group() -> None:
         for outcomes in _parse_safely(spec, group, options):
@@ -342,8 +343,10 @@ def parse_files(
             _quarantine(parsed, Quarantined(source.relative, source.relative, reason, raw_text(data)))
             continue
         group.append((data, source.relative))
-        if len(group) >= GROUP_FILES or sum(len(d) for d, _ in group) >= spec.group_bytes:
+        group_bytes += len(data)
+        if len(group) >= GROUP_FILES or group_bytes >= spec.group_bytes:
             parse_group()
+            group_bytes = 0
     parse_group()
     return parsed
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -14,7 +13,7 @@ import psycopg2
 from psycopg2.extensions import connection as Connection
 
 from ingest.formats import FormatSpec
-from ingest.formats.titles_common import _encode_json, jsonb_text, msgspec_error
+from ingest.formats.titles_common import encode_json, jsonb_text
 from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined, RecordBlock
 
 SCHEMA = "raw"
@@ -256,7 +255,9 @@ def _column_types(cur: Any, table: str) -> dict[str, str]:
 def _binary_kind(kind: str, actual: str | None) -> str:
     """The binary COPY encoding for a column the parser typed `kind`: a json value goes to a jsonb column (made by
     an earlier version) with jsonb's version byte."""
-    return "jsonb" if kind == "json" and actual == "jsonb" else kind
+    from ingest import copy_binary
+
+    return copy_binary.JSONB if kind == copy_binary.JSON and actual == copy_binary.JSONB else kind
 
 
 class _ChunkReader:
@@ -347,16 +348,8 @@ def _plain_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dict | list):
         text = getattr(value, "json_text", None)
-        return text if text is not None else jsonb_text(_json_text(value))
+        return text if text is not None else jsonb_text(encode_json(value).decode("utf-8"))
     return str(value)
-
-
-def _json_text(value: Any) -> str:
-    """Compact JSON: msgspec (ten times faster than json.dumps), the stdlib for what msgspec refuses."""
-    try:
-        return _encode_json(value).decode("utf-8")
-    except (TypeError, OverflowError, msgspec_error):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _csv_value(value: Any) -> str:

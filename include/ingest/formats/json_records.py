@@ -11,6 +11,8 @@ from typing import Any
 
 from ingest.formats.safe_xml import MAX_FILE_BYTES, raw_text
 from ingest.formats.titles_common import (
+    INTEGER_COLUMNS,
+    LIST_SEPARATORS,
     OptionsError,
     TitleConverter,
     TitleRejected,
@@ -256,10 +258,6 @@ def parse_json_files(
     return [outcomes or [] for outcomes in results]
 
 
-_LIST_COLUMNS = {"genres": ", ", "directors": "; "}
-_INT_COLUMNS = ("season_number", "episode_number", "release_year", "runtime_minutes")
-
-
 @dataclass(frozen=True)
 class _Document:
     """A decoded document the column-wise reader takes: its items (all objects) and where they came from."""
@@ -309,10 +307,10 @@ def _convert_together(documents: list[_Document]) -> dict[int, list[ParseResult]
     unsure = np.zeros(len(items), dtype=bool)
     for name, key in zip(reader.converter.names, reader.keys, strict=True):
         column = [item.get(key) for item in items]
-        if name in _LIST_COLUMNS:
-            values[name], odd = _joined(column, _LIST_COLUMNS[name])
+        if name in LIST_SEPARATORS:
+            values[name], odd = _joined(column, LIST_SEPARATORS[name])
         else:
-            values[name], odd = _texts(column, allow_int=name in _INT_COLUMNS)
+            values[name], odd = _texts(column, allow_int=name in INTEGER_COLUMNS)
         if odd is not None:
             unsure |= odd
     titles = tc.convert(reader.converter, values, check_values=True)

@@ -22,7 +22,13 @@ import pyarrow.compute as pc
 
 from ingest import eidr
 from ingest.formats import fields
-from ingest.formats.titles_common import _TIME_DIRECTIVES, REQUIRED_COLUMNS, TITLE_COLUMNS, TitleConverter
+from ingest.formats.titles_common import (
+    _TIME_DIRECTIVES,
+    INTEGER_COLUMNS,
+    REQUIRED_COLUMNS,
+    TITLE_COLUMNS,
+    TitleConverter,
+)
 from ingest.models import RecordBlock
 
 # Python's str.strip() removes more than spaces: values with any other leading or trailing whitespace, and values
@@ -38,7 +44,6 @@ _TEXT_COLUMNS = {
     "provider_asset_id", "title", "series_title", "episode_title", "country_of_origin", "genres", "directors",
     "eidr_id",
 }  # fmt: skip
-_INT_COLUMNS = {"season_number", "episode_number", "runtime_minutes"}
 
 
 @dataclass(frozen=True)
@@ -120,16 +125,13 @@ def convert(converter: TitleConverter, values: Mapping[str, pa.Array], check_val
         slow |= unsure
     for name in REQUIRED_COLUMNS:
         slow |= _flag(out[name].is_null())
-    provided = out.pop("eidr_id")
-    eidr_columns, eidr_unsure = _eidr(provided)
-    out.update(eidr_columns)
-    slow |= eidr_unsure
+    out.update(_eidr(out.pop("eidr_id")))
     return ColumnarTitles(slow, out)
 
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     **{name: pa.string() for name in TITLE_COLUMNS},
-    **{name: pa.int32() for name in ("season_number", "episode_number", "release_year", "runtime_minutes")},
+    **{name: pa.int32() for name in INTEGER_COLUMNS},
     "release_date": pa.date32(),
     **{name: pa.timestamp("us", "UTC") for name in ("licensing_window_start", "licensing_window_end", "updated_at")},
 }
@@ -138,7 +140,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 # raw.<csv|json>_titles column -> PostgreSQL type, for binary COPY (the names of ingest.copy_binary).
 PG_TYPES: dict[str, str] = {
     **{name: "text" for name in TITLE_COLUMNS},
-    **{name: "int4" for name in ("season_number", "episode_number", "release_year", "runtime_minutes")},
+    **{name: "int4" for name in INTEGER_COLUMNS},
     "release_date": "date",
     **{name: "timestamptz" for name in ("licensing_window_start", "licensing_window_end", "updated_at")},
     "record": "json",
@@ -162,7 +164,7 @@ def _convert_column(
             unsure |= _flag(pc.and_(present, pc.invert(pc.string_is_ascii(column))))
             trimmed = pc.ascii_lower(trimmed)
         return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed), unsure
-    if name in _INT_COLUMNS or name == "release_year":
+    if name in INTEGER_COLUMNS:
         trimmed = pc.utf8_trim(column, characters=" ")
         length = pc.utf8_length(trimmed)
         fits = pc.equal(length, 4) if name == "release_year" else pc.and_(pc.greater(length, 0), pc.less(length, 10))
@@ -260,7 +262,7 @@ def _strict_pattern(pattern: str) -> str | None:
     return "^" + "".join(parts) + "$" if {"d", "m", "Y"} <= seen else None
 
 
-def _eidr(provided: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray]:
+def _eidr(provided: pa.Array) -> dict[str, pa.Array]:
     """eidr_id_provided, eidr_id, eidr_status, eidr_invalid_reason as ingest.eidr.parse_eidr gives them.
 
     Canonical IDs are checked here (the MOD 37,36 character computed with numpy); other forms go to parse_eidr one by
@@ -288,13 +290,12 @@ def _eidr(provided: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray]:
     for index in np.flatnonzero(status == ""):
         checked = eidr.parse_eidr(provided[index].as_py())
         ids[index], status[index], reason[index] = checked.canonical, checked.status.value, checked.reason
-    columns = {
+    return {
         "eidr_id_provided": provided,
         "eidr_id": pa.array(ids, pa.string()),
         "eidr_status": pa.array(status, pa.string()),
         "eidr_invalid_reason": pa.array(reason, pa.string()),
     }
-    return columns, np.zeros(num_rows, dtype=bool)
 
 
 _CHAR_VALUES = np.zeros(256, dtype=np.int64)

@@ -29,6 +29,8 @@ MAPPABLE_COLUMNS: tuple[str, ...] = (
     "licensing_window_start", "licensing_window_end", "updated_at",
 )  # fmt: skip
 REQUIRED_COLUMNS = ("provider_asset_id", "title")
+INTEGER_COLUMNS = ("season_number", "episode_number", "release_year", "runtime_minutes")
+LIST_SEPARATORS = {"genres": ", ", "directors": "; "}  # a JSON list in these columns is joined with this
 _TIME_DIRECTIVES = re.compile(r"%[HIMSXcTpfrRz]")
 MAX_SHOWN_VALUE = 80
 _EIDR_MISSING = eidr.EidrStatus.MISSING.value
@@ -44,6 +46,14 @@ except ImportError:  # pragma: no cover - the stdlib encoder gives the same text
     msgspec_error = TypeError
 
     def _encode_json(value: Any) -> bytes:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact JSON as UTF-8: msgspec, or the stdlib for what msgspec refuses (an integer beyond 64 bits)."""
+    try:
+        return _encode_json(value)
+    except (TypeError, OverflowError, msgspec_error):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
@@ -72,10 +82,7 @@ def json_record(value: Mapping[str, Any]) -> tuple[JsonRecord, str]:
     Raises UnicodeEncodeError for a lone surrogate (JSON `"\\ud800"`), which PostgreSQL cannot store; NaN and
     infinite numbers (which jsonb cannot hold either) are written as null.
     """
-    try:
-        encoded = _encode_json(value)
-    except (TypeError, OverflowError, msgspec_error):  # e.g. an integer beyond 64 bits: the stdlib encoder takes it
-        encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    encoded = encode_json(value)
     if b"\\u0000" in encoded:
         encoded = jsonb_text(encoded.decode("utf-8")).encode("utf-8")
     record = value if type(value) is JsonRecord else JsonRecord(value)
@@ -133,7 +140,8 @@ class TitleConverter:
             "provider_asset_id": None, "title": None, "work_type": self._lower, "series_title": None,
             "episode_title": None, "season_number": self._integer, "episode_number": self._integer,
             "release_year": self._year, "release_date": self._date, "runtime_minutes": self._integer,
-            "genres": self._joiner(", "), "directors": self._joiner("; "), "country_of_origin": None, "eidr_id": None,
+            "genres": self._joiner(LIST_SEPARATORS["genres"]), "directors": self._joiner(LIST_SEPARATORS["directors"]),
+            "country_of_origin": None, "eidr_id": None,
             "licensing_window_start": self._window_start, "licensing_window_end": self._window_end,
             "updated_at": self._timestamp,
         }  # fmt: skip
