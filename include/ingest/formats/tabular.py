@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -18,6 +17,7 @@ from ingest.formats.titles_common import (
     OptionsError,
     TitleConverter,
     TitleRejected,
+    encode_json,
     json_record,
     mapping_option,
     strptime_option,
@@ -317,7 +317,7 @@ def _columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None) 
     picked = pa.array(fast, pa.int64())
     parts: list[Any] = []
     for index, (key, column) in enumerate(zip(keys, columns, strict=True)):
-        parts.append(("{" if index == 0 else '",') + json.dumps(key, ensure_ascii=False) + ':"')
+        parts.append(("{" if index == 0 else '",') + encode_json(key).decode("utf-8") + ':"')  # as json_record does
         parts.append(tc.json_string_values(column.take(picked)))
     record_json = pc.binary_join_element_wise(*parts, '"}', "")
     line_numbers = pa.array(fast + 2, pa.int64()).cast(pa.string())
