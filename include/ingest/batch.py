@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import hashlib
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest import discovery, ledger, warehouse
+from ingest import discovery, ledger, parse_pool, record_blocks, warehouse
 from ingest.formats import FormatSpec, get_format
 from ingest.formats.safe_xml import MAX_FILE_BYTES, raw_text
 from ingest.ledger import LedgerFile
@@ -39,7 +40,8 @@ log = logging.getLogger("ingest")
 PROVIDER_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 SOURCE_KINDS = ("files", "api")
 READ_CHUNK = 1024 * 1024
-GROUP_FILES = 100  # files FormatSpec.parse_many takes at once, at most (and at most FormatSpec.group_bytes of them)
+GROUP_FILES = 500  # files parsed as one group, at most (and at most FormatSpec.group_bytes or ROW_GROUP_BYTES of them)
+ROW_GROUP_BYTES = 1 << 20  # files of a row-by-row format parsed as one group (their records become one block)
 
 
 @dataclass(frozen=True)
@@ -171,16 +173,23 @@ def parse_and_load(
     loaded_elsewhere: Mapping[str, Sequence[LedgerFile]] | None = None,
     started_at: datetime | None = None,
     also: Callable[[Any, ParsedFiles, BatchStats], None] | None = None,
+    workers: int | None = None,
 ) -> tuple[ParsedFiles, BatchStats, int, int]:
     """Parse the files and load them as one batch (warehouse.replace_interval): (parsed, stats, loaded, quarantined).
 
-    Parsing runs in a thread while what it parsed is COPYed, so PostgreSQL loads one file's records while Python
-    parses the next (on two cores about max(parse, load) instead of their sum): the RecordBlocks of a format with
-    parse_many, the records of any other format. Only a few files' records wait in memory. `also(cursor, parsed,
-    stats)` runs last in the load's transaction.
+    Parsing runs in a thread while what it parsed is COPYed, so PostgreSQL loads one group of files while Python
+    parses the next (on two cores about max(parse, load) instead of their sum). Records go to COPY as RecordBlocks
+    (binary COPY) where the table's column types allow it, else as records (CSV COPY). Only a few groups' records
+    wait in memory. A batch big enough (parse_pool.worth_it) is parsed by `workers` processes (default
+    parse_pool.default_workers()). `also(cursor, parsed, stats)` runs last in the load's transaction.
     """
-    with gc_paused():
-        return _parse_and_load(conn, batch, spec, files, options, loaded_elsewhere, started_at, also)
+    workers = parse_pool.default_workers() if workers is None else workers
+    kinds = record_blocks.copy_kinds(warehouse.column_types(conn, spec.table), spec.columns)
+    with gc_paused(), contextlib.ExitStack() as stack:
+        pool = None
+        if parse_pool.worth_it(files, workers):
+            pool = stack.enter_context(parse_pool.started(workers, spec.name, options, kinds))
+        return _parse_and_load(conn, batch, spec, files, options, loaded_elsewhere, started_at, also, kinds, pool)
 
 
 @contextlib.contextmanager
@@ -206,6 +215,8 @@ def _parse_and_load(
     loaded_elsewhere: Mapping[str, Sequence[LedgerFile]] | None,
     started_at: datetime | None,
     also: Callable[[Any, ParsedFiles, BatchStats], None] | None,
+    kinds: Mapping[str, str] | None,
+    pool: parse_pool.ParsePool | None,
 ) -> tuple[ParsedFiles, BatchStats, int, int]:
     started_at = started_at or datetime.now(UTC)
     parsed = ParsedFiles([], [])
@@ -221,12 +232,14 @@ def _parse_and_load(
             except queue.Full:
                 continue
 
+    as_blocks = spec.parse_many is not None or kinds is not None
+
     def produce() -> None:
         try:
-            if spec.parse_many is None:
-                parse_files(spec, files, options, loaded_elsewhere, into=parsed, on_records=hand_over)
+            if as_blocks:
+                parse_files(spec, files, options, loaded_elsewhere, parsed, hand_over, kinds=kinds, pool=pool)
             else:
-                parse_files(spec, files, options, loaded_elsewhere, into=parsed, on_block=hand_over)
+                parse_files(spec, files, options, loaded_elsewhere, parsed, on_records=hand_over, pool=pool)
         except BaseException as err:  # noqa: BLE001 - handed to the loading thread, which raises it
             failed.append(err)
         finally:
@@ -255,11 +268,11 @@ def _parse_and_load(
         if also is not None:
             also(cur, parsed, done[0])
 
-    if spec.parse_many is None:
+    if as_blocks:
+        records, blocks = parsed.records, handed_over()
+    else:
         records: Iterable[ParsedRecord] = itertools.chain.from_iterable(handed_over())
         blocks: Iterable[RecordBlock] = ()
-    else:
-        records, blocks = parsed.records, handed_over()
     parser.start()
     try:
         loaded, quarantined = warehouse.replace_interval(
@@ -283,35 +296,50 @@ def parse_files(
     into: ParsedFiles | None = None,
     on_block: Callable[[RecordBlock], None] | None = None,
     on_records: Callable[[list[ParsedRecord]], None] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    pool: parse_pool.ParsePool | None = None,
 ) -> ParsedFiles:
     """Read and parse every file; an unreadable or unparseable file becomes quarantine rows, never an abort.
 
     A file that `loaded_elsewhere` (the ledger's other intervals) already holds with the same content is skipped.
-    Outcomes go `into` the given ParsedFiles (default a new one); blocks to `on_block` and each file's records to
-    `on_records` when given.
+    Files are parsed in groups (parse_group), by the `pool`'s worker processes when given, and their outcomes taken
+    in the files' order: outcomes go `into` the given ParsedFiles (default a new one), blocks to `on_block` and
+    records to `on_records` when given. With `kinds` (record_blocks.copy_kinds of the format's table), a group's
+    records become one RecordBlock where their values allow it.
     """
     parsed = into if into is not None else ParsedFiles([], [])
     on_block = on_block or parsed.blocks.append
     loaded_elsewhere = loaded_elsewhere or {}
-    group: list[tuple[bytes, str]] = []  # files read but not parsed yet: formats with parse_many take them together
+    group: list[tuple[bytes, str]] = []  # files read but not parsed yet: they are parsed together
     group_bytes = 0
+    limit = spec.group_bytes if spec.parse_many is not None else ROW_GROUP_BYTES
+    in_flight: collections.deque[Any] = collections.deque()  # the pool's futures, in the files' order
 
-    def parse_group() -> None:
-        for outcomes in _parse_safely(spec, group, options):
-            records = []
-            for outcome in outcomes:
-                if isinstance(outcome, ParsedRecord):
-                    records.append(outcome)
-                elif isinstance(outcome, RecordBlock):
-                    parsed.block_rows += outcome.num_rows
-                    on_block(outcome)
-                else:
-                    _quarantine(parsed, outcome)
-            if on_records is None:
-                parsed.records.extend(records)
-            elif records:
-                parsed.records_handed_over += len(records)
-                on_records(records)
+    def take(outcomes: list[ParseResult]) -> None:
+        records = []
+        for outcome in outcomes:
+            if isinstance(outcome, ParsedRecord):
+                records.append(outcome)
+            elif isinstance(outcome, RecordBlock):
+                parsed.block_rows += outcome.num_rows
+                on_block(outcome)
+            else:
+                _quarantine(parsed, outcome)
+        if on_records is None:
+            parsed.records.extend(records)
+        elif records:
+            parsed.records_handed_over += len(records)
+            on_records(records)
+
+    def parse_pending_group() -> None:
+        if not group:
+            return
+        if pool is None:
+            take(parse_group(spec, group, options, kinds))
+        else:
+            in_flight.append(pool.submit(group))
+            while len(in_flight) > pool.ahead:
+                take(parse_pool.result(in_flight.popleft()))
         group.clear()
 
     for source in files:
@@ -344,11 +372,31 @@ def parse_files(
             continue
         group.append((data, source.relative))
         group_bytes += len(data)
-        if len(group) >= GROUP_FILES or group_bytes >= spec.group_bytes:
-            parse_group()
+        if len(group) >= GROUP_FILES or group_bytes >= limit:
+            parse_pending_group()
             group_bytes = 0
-    parse_group()
+    parse_pending_group()
+    while in_flight:
+        take(parse_pool.result(in_flight.popleft()))
     return parsed
+
+
+def parse_group(
+    spec: FormatSpec,
+    group: Sequence[tuple[bytes, str]],
+    options: Mapping[str, Any] | None,
+    kinds: Mapping[str, str] | None = None,
+) -> list[ParseResult]:
+    """The outcomes of a group of files (data, relative path), in order; with `kinds`, the records among them as
+    one RecordBlock (record_blocks.records_block) unless a value does not allow it. Never raises for a bad file."""
+    outcomes = [outcome for found in _parse_safely(spec, group, options) for outcome in found]
+    if kinds is None:
+        return outcomes
+    records = [outcome for outcome in outcomes if isinstance(outcome, ParsedRecord)]
+    block = record_blocks.records_block(records, kinds)
+    if block is None:
+        return outcomes
+    return [outcome for outcome in outcomes if not isinstance(outcome, ParsedRecord)] + [block]
 
 
 def _skip(source: SourceFile, seen: LedgerFile, priors: Sequence[LedgerFile], parsed: ParsedFiles) -> bool:

@@ -28,6 +28,7 @@ _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 # The PostgreSQL types a column can be sent as, by name.
 TEXT, JSON, INT4, DATE, TIMESTAMPTZ, JSONB = "text", "json", "int4", "date", "timestamptz", "jsonb"
+INT8, BOOL = "int8", "bool"
 
 
 def encode_rows(columns: Sequence[tuple[str, Any]], num_rows: int) -> bytes:
@@ -35,56 +36,84 @@ def encode_rows(columns: Sequence[tuple[str, Any]], num_rows: int) -> bytes:
 
     Values are a pyarrow array of `num_rows` (nulls allowed), or one Python value (None, str, int, date or an aware
     datetime) repeated on every row. Text must not contain NUL: PostgreSQL cannot store it.
+
+    Every field becomes one or more pieces (a length array, a payload array, a constant) and one element-wise join
+    of all the pieces builds the rows: the data is copied once, where joining each field first copied it twice.
     """
     if num_rows == 0:
         return b""
-    fields = [pa.scalar(struct.pack("!h", len(columns)), pa.binary())]
-    fields += [_field(kind, values, num_rows) for kind, values in columns]
-    rows = pc.binary_join_element_wise(*fields, b"")
+    pieces: list[pa.Array | bytes] = [struct.pack("!h", len(columns))]
+    for kind, values in columns:
+        for piece in _pieces(kind, values, num_rows):
+            if isinstance(piece, bytes) and isinstance(pieces[-1], bytes):
+                pieces[-1] += piece  # constants next to each other (the batch's columns) as one
+            else:
+                pieces.append(piece)
+    scalars = [pa.scalar(p, pa.binary()) if isinstance(p, bytes) else p for p in pieces]
+    rows = pc.binary_join_element_wise(*scalars, b"")
     if not isinstance(rows, pa.Array):  # every column was a constant
         return rows.as_py() * num_rows
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=num_rows + 1, offset=rows.offset * 4)
-    return rows.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+    return rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
 
 
-def _field(kind: str, values: Any, num_rows: int) -> pa.Array | pa.Scalar:
+_FIXED_SIZES = {INT4: 4, DATE: 4, INT8: 8, TIMESTAMPTZ: 8, BOOL: 1}
+
+
+def _pieces(kind: str, values: Any, num_rows: int) -> list[pa.Array | bytes]:
+    """One field of every row as pieces to join: the length and payload, NULL as length -1 and no payload."""
     if not isinstance(values, pa.Array | pa.ChunkedArray):
-        return pa.scalar(encode_value(kind, values), pa.binary())
+        return [encode_value(kind, values)]
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if len(values) != num_rows:
         raise ValueError(f"a {kind} column has {len(values)} values for {num_rows} rows")
+    valid = None if values.null_count == 0 else values.is_valid().to_numpy(zero_copy_only=False)
     if kind in (TEXT, JSON, JSONB):
         payload = values.cast(pa.binary())
-        lengths = pc.binary_length(payload).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        if valid is not None:
+            payload = payload.fill_null(b"")
+        offsets = np.frombuffer(payload.buffers()[1], dtype=np.int32, count=num_rows + 1, offset=payload.offset * 4)
+        lengths = np.diff(offsets).astype(np.int32)
         if kind == JSONB:
             lengths += 1
-            payload = pc.binary_join_element_wise(pa.scalar(_JSONB_VERSION), payload, b"")
-        encoded = pc.binary_join_element_wise(_fixed(lengths.astype(">i4")), payload, b"")
-    elif kind == INT4:
-        numbers = values.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
-        encoded = _fixed(_with_length(numbers.astype(">i4"), 4))
-    elif kind == DATE:
-        days = values.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) - _PG_EPOCH_DAYS
-        encoded = _fixed(_with_length(days.astype(">i4"), 4))
-    elif kind == TIMESTAMPTZ:
-        if values.type.tz is None:
-            raise ValueError("a timestamptz column needs a timezone-aware pyarrow type")
-        micros = values.cast(pa.timestamp("us", values.type.tz)).cast(pa.int64()).fill_null(0).to_numpy()
-        encoded = _fixed(_with_length((micros - _PG_EPOCH_MICROS).astype(">i8"), 8))
-    else:
+        if valid is not None:
+            lengths[~valid] = -1
+        prefix = _fixed(lengths.astype(">i4"))
+        if kind != JSONB:
+            return [prefix, payload]
+        version = _JSONB_VERSION if valid is None else pc.if_else(pa.array(valid), _JSONB_VERSION, b"")
+        return [prefix, version, payload]
+    if kind not in _FIXED_SIZES:
         raise ValueError(f"unknown column type {kind!r}")
-    if values.null_count:
-        encoded = pc.if_else(values.is_null(), pa.scalar(NULL, pa.binary()), encoded)
-    return encoded
+    size = _FIXED_SIZES[kind]
+    rows = np.empty((num_rows, 4 + size), dtype=np.uint8)
+    rows[:, :4] = np.frombuffer(struct.pack("!i", size), dtype=np.uint8)
+    rows[:, 4:] = _payload(kind, values).view(np.uint8).reshape(num_rows, size)
+    if valid is None:
+        return [_fixed(rows)]
+    rows[~valid, :4] = np.frombuffer(NULL, dtype=np.uint8)
+    widths = np.where(valid, 4 + size, 4).astype(np.int32)
+    data = rows[np.arange(4 + size)[None, :] < widths[:, None]]  # row by row, a NULL's payload left out
+    offsets = np.concatenate([[0], np.cumsum(widths)]).astype(np.int32)
+    return [pa.Array.from_buffers(pa.binary(), num_rows, [None, pa.py_buffer(offsets), pa.py_buffer(data)])]
 
 
-def _with_length(payload: np.ndarray, size: int) -> np.ndarray:
-    """Each fixed-size big-endian value preceded by its length, as one row of bytes per value."""
-    out = np.empty((len(payload), 4 + size), dtype=np.uint8)
-    out[:, :4] = np.frombuffer(struct.pack("!i", size), dtype=np.uint8)
-    out[:, 4:] = payload.view(np.uint8).reshape(len(payload), size)
-    return out
+def _payload(kind: str, values: pa.Array) -> np.ndarray:
+    """The big-endian values (NULLs as zeros) of a fixed-size kind."""
+    if kind == INT4:
+        return values.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(">i4")
+    if kind == INT8:
+        return values.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False).astype(">i8")
+    if kind == BOOL:
+        return values.cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8)
+    if kind == DATE:
+        days = values.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) - _PG_EPOCH_DAYS
+        return days.astype(">i4")
+    if values.type.tz is None:
+        raise ValueError("a timestamptz column needs a timezone-aware pyarrow type")
+    micros = values.cast(pa.timestamp("us", values.type.tz)).cast(pa.int64()).fill_null(0).to_numpy()
+    return (micros - _PG_EPOCH_MICROS).astype(">i8")
 
 
 def _fixed(rows: np.ndarray) -> pa.Array:
@@ -103,6 +132,10 @@ def encode_value(kind: str, value: Any) -> bytes:
         payload = (_JSONB_VERSION if kind == JSONB else b"") + str(value).encode("utf-8")
     elif kind == INT4:
         payload = struct.pack("!i", value)
+    elif kind == INT8:
+        payload = struct.pack("!q", value)
+    elif kind == BOOL:
+        payload = b"\x01" if value else b"\x00"
     elif kind == DATE:
         payload = struct.pack("!i", value.toordinal() - _PG_EPOCH.date().toordinal())
     elif kind == TIMESTAMPTZ:

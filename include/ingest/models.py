@@ -68,7 +68,7 @@ class RecordBlock:
     records as ParsedRecord objects, for tests and for any code that wants rows.
     """
 
-    source_file: str
+    source_file: Any  # the file's path, or a pyarrow string array of each row's file (records of several files)
     source_locations: Any  # pyarrow string array
     record_hashes: Any  # pyarrow string array
     columns: Mapping[str, Any]  # name -> pyarrow array
@@ -84,16 +84,22 @@ class RecordBlock:
 
         names = list(self.columns)
         values = [self.columns[name].to_pylist() for name in names]
+        one_file = isinstance(self.source_file, str)
+        files = [self.source_file] * self.num_rows if one_file else self.source_file.to_pylist()
         out = []
-        for location, record_hash, row in zip(
-            self.source_locations.to_pylist(), self.record_hashes.to_pylist(), zip(*values, strict=True), strict=True
+        for source_file, location, record_hash, row in zip(
+            files,
+            self.source_locations.to_pylist(),
+            self.record_hashes.to_pylist(),
+            zip(*values, strict=True),
+            strict=True,
         ):
             columns = dict(zip(names, row, strict=True))
             if "record" in columns:
                 record = JsonRecord(json.loads(columns["record"]))
                 record.json_text = columns["record"]
                 columns["record"] = record
-            out.append(ParsedRecord(self.source_file, location, record_hash, columns))
+            out.append(ParsedRecord(source_file, location, record_hash, columns))
         return out
 
 

@@ -213,7 +213,7 @@ def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iter
 
     Nothing is sent, not even the COPY command, when there is no block.
     """
-    from ingest import copy_binary
+    from ingest import copy_binary, record_blocks
 
     batch_id, provider_id, interval_start, interval_end, loaded_at = meta
     pending = _Guarded(blocks)
@@ -222,18 +222,24 @@ def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iter
         return 0
     actual = _column_types(cur, spec.table)
 
+    def encode(block: RecordBlock) -> bytes:
+        types = {name: _binary_kind(kind, actual.get(name)) for name, kind in block.pg_types.items()}
+        columns = [
+            (copy_binary.TEXT, batch_id), (copy_binary.TEXT, provider_id),
+            (copy_binary.TIMESTAMPTZ, interval_start), (copy_binary.TIMESTAMPTZ, interval_end),
+            (copy_binary.TEXT, block.source_file), (copy_binary.TEXT, block.source_locations),
+            (copy_binary.TIMESTAMPTZ, loaded_at), (copy_binary.TEXT, block.record_hashes),
+            *((types[name], block.columns[name]) for name in spec.columns),
+        ]  # fmt: skip
+        return copy_binary.encode_rows(columns, block.num_rows)
+
     def encoded() -> Iterator[bytes]:
         yield copy_binary.HEADER
-        for block in itertools.chain([first], pending):
-            types = {name: _binary_kind(kind, actual.get(name)) for name, kind in block.pg_types.items()}
-            columns = [
-                (copy_binary.TEXT, batch_id), (copy_binary.TEXT, provider_id),
-                (copy_binary.TIMESTAMPTZ, interval_start), (copy_binary.TIMESTAMPTZ, interval_end),
-                (copy_binary.TEXT, block.source_file), (copy_binary.TEXT, block.source_locations),
-                (copy_binary.TIMESTAMPTZ, loaded_at), (copy_binary.TEXT, block.record_hashes),
-                *((types[name], block.columns[name]) for name in spec.columns),
-            ]  # fmt: skip
-            yield copy_binary.encode_rows(columns, block.num_rows)
+        for small in _in_runs(itertools.chain([first], pending)):
+            try:
+                yield encode(record_blocks.concat(small))
+            except ValueError:  # blocks typed differently: each on its own
+                yield b"".join(encode(block) for block in small)
         yield copy_binary.TRAILER
 
     sql = (
@@ -241,6 +247,30 @@ def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iter
     )
     _copy_expert(cur, sql, _ChunkReader(encoded()), pending)
     return int(cur.rowcount)
+
+
+def _in_runs(blocks: Iterable[RecordBlock]) -> Iterator[list[RecordBlock]]:
+    """Consecutive blocks in runs of at least _ENCODE_ROWS rows (the last may have fewer): encoding a block costs a
+    few pyarrow calls per column whatever its size, and a row-by-row format's block may hold a few records."""
+    run: list[RecordBlock] = []
+    rows = 0
+    for block in blocks:
+        run.append(block)
+        rows += block.num_rows
+        if rows >= _ENCODE_ROWS:
+            yield run
+            run, rows = [], 0
+    if run:
+        yield run
+
+
+_ENCODE_ROWS = 2_000
+
+
+def column_types(conn: Connection, table: str) -> dict[str, str]:
+    """raw.<table>'s column name -> PostgreSQL type name, read in a transaction of its own."""
+    with conn, conn.cursor() as cur:
+        return _column_types(cur, table)
 
 
 def _column_types(cur: Any, table: str) -> dict[str, str]:
@@ -333,10 +363,10 @@ class _CopyStream:
             if text is None:
                 text = self._datetimes[value] = value.isoformat()
             return text
-        return _plain_text(value)
+        return copy_text(value)
 
 
-def _plain_text(value: Any) -> str:
+def copy_text(value: Any) -> str:
     """A non-NULL value as the text PostgreSQL parses: booleans true/false, dates ISO, dict and list JSON.
 
     A record that carries its JSON text (`json_text`, see ingest.formats.titles_common.JsonRecord) is not
@@ -356,4 +386,4 @@ def _csv_value(value: Any) -> str:
     """One CSV field: NULL unquoted-empty, every other value quoted, so '' stays an empty string."""
     if value is None:
         return ""
-    return '"' + _plain_text(value).replace('"', '""') + '"'
+    return '"' + copy_text(value).replace('"', '""') + '"'

@@ -70,6 +70,14 @@ def _cpu_limit(request: str, factor: int) -> str:
     return f"{int(parse_quantity(request) * 1000 * factor)}m"
 
 
+def _parse_workers(cpu_limit: str) -> str:
+    """The ingest parser processes (INGEST_PARSE_WORKERS) for a pod's CPU limit: one per whole CPU, at least one.
+    Inside the pod the node's CPUs are visible, not the limit, so the CLI cannot find this out itself."""
+    from kubernetes.utils import parse_quantity
+
+    return str(max(1, int(parse_quantity(cpu_limit))))
+
+
 @dataclass(frozen=True)
 class PodDefaults:
     """What every ingest pod shares; a provider's YAML only overrides cpu, memory and image.
@@ -164,6 +172,7 @@ def build_kubernetes_task(
 
     pod = defaults or PodDefaults.from_env()
     volumes, volume_mounts = pod.volumes()
+    resources = pod.resources(config.pod)
     return KubernetesPodOperator(
         task_id=task_id,
         name=f"ingest-{config.provider_id.replace('_', '-')}",
@@ -173,9 +182,14 @@ def build_kubernetes_task(
         service_account_name=pod.service_account_name,
         cmds=list(INGEST_ENTRYPOINT),
         arguments=[*ingest_arguments(config), "--summary-file", KPO_SUMMARY_FILE],
-        env_vars={"MEDIA_DROP_ROOT": pod.drop_root, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"},
+        env_vars={
+            "MEDIA_DROP_ROOT": pod.drop_root,
+            "INGEST_PARSE_WORKERS": _parse_workers(resources.limits["cpu"]),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
         env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=name)) for name in config.secrets],
-        container_resources=pod.resources(config.pod),
+        container_resources=resources,
         security_context=pod.pod_security_context(),
         container_security_context=pod.container_security_context(),
         xcom_sidecar_container_security_context=pod.container_security_context(),

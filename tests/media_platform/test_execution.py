@@ -119,6 +119,16 @@ def test_pod_resources_come_from_the_provider_yaml(config: ProviderConfig, monke
     base = rendered_pod(kubernetes_task(config, monkeypatch)).spec.containers[0]
     assert base.resources.requests == {"cpu": "500m", "memory": "512Mi"}
     assert base.resources.limits == {"cpu": "1000m", "memory": "512Mi"}
+    assert {e.name: e.value for e in base.env}["INGEST_PARSE_WORKERS"] == "1"  # one parser process per limit CPU
+
+
+@pytest.mark.parametrize(("cpu", "workers"), [("250m", "1"), ("1", "2"), ("1500m", "3"), ("2", "4")])
+def test_parser_processes_follow_the_pod_s_cpu_limit(
+    config: ProviderConfig, monkeypatch: pytest.MonkeyPatch, cpu: str, workers: str
+):
+    bigger = config.model_copy(update={"pod": config.pod.model_copy(update={"cpu": cpu})})
+    base = rendered_pod(kubernetes_task(bigger, monkeypatch)).spec.containers[0]
+    assert {e.name: e.value for e in base.env}["INGEST_PARSE_WORKERS"] == workers
 
 
 def test_pod_runs_as_non_root_with_a_read_only_root(config: ProviderConfig, monkeypatch: pytest.MonkeyPatch):
@@ -146,7 +156,9 @@ def test_pod_gets_secrets_by_reference_only(
     pod = rendered_pod(kubernetes_task(config, monkeypatch))
     base = pod.spec.containers[0]
     assert [source.secret_ref.name for source in base.env_from] == list(config.secrets) == ["warehouse-credentials"]
-    assert {e.name for e in base.env} == {"MEDIA_DROP_ROOT", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"}
+    assert {e.name for e in base.env} == {
+        "MEDIA_DROP_ROOT", "INGEST_PARSE_WORKERS", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"
+    }  # fmt: skip
     spec = json.dumps(ApiClient().sanitize_for_serialization(pod))
     for leaked in (SECRET_PASSWORD, "postgresql://", "WAREHOUSE_DSN", "db.internal"):
         assert leaked not in spec
