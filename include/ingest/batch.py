@@ -180,14 +180,15 @@ def parse_and_load(
     Parsing runs in a thread while what it parsed is COPYed, so PostgreSQL loads one group of files while Python
     parses the next (on two cores about max(parse, load) instead of their sum). Records go to COPY as RecordBlocks
     (binary COPY) where the table's column types allow it, else as records (CSV COPY). Only a few groups' records
-    wait in memory. A batch big enough (parse_pool.worth_it) is parsed by `workers` processes (default
-    parse_pool.default_workers()). `also(cursor, parsed, stats)` runs last in the load's transaction.
+    wait in memory. A batch big enough (parse_pool.worth_it) of a format that gains from it
+    (FormatSpec.in_processes) is parsed by `workers` processes (default parse_pool.default_workers()).
+    `also(cursor, parsed, stats)` runs last in the load's transaction.
     """
     workers = parse_pool.default_workers() if workers is None else workers
     kinds = record_blocks.copy_kinds(warehouse.column_types(conn, spec.table), spec.columns)
     with gc_paused(), contextlib.ExitStack() as stack:
         pool = None
-        if parse_pool.worth_it(files, workers):
+        if spec.in_processes and parse_pool.worth_it(files, workers):
             pool = stack.enter_context(parse_pool.started(workers, spec.name, options, kinds))
         return _parse_and_load(conn, batch, spec, files, options, loaded_elsewhere, started_at, also, kinds, pool)
 

@@ -3,6 +3,7 @@ order; a worker that dies fails the run and rolls it back, leaving no process or
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import threading
@@ -57,7 +58,7 @@ def _files(root: Path, glob: str) -> list[SourceFile]:
 
 
 def _load(conn: Any, provider: str, name: str, root: Path, glob: str, options: Any, workers: int) -> tuple:
-    spec = get_format(name)
+    spec = dataclasses.replace(get_format(name), in_processes=True)  # CSV too, though it does not use them by default
     run = Batch(f"{provider}-1", provider, spec.name, START, END)
     return batch.parse_and_load(conn, run, spec, _files(root, glob), options, workers=workers)
 

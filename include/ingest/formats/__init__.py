@@ -22,6 +22,10 @@ class FormatSpec:
     parse_file would. Ingest runs use it; parse_file stays the reference that tests compare it with. Files are
     handed to it in groups of up to `group_bytes` (one at a time when 0): larger groups convert faster, smaller ones
     start loading sooner.
+
+    `in_processes` lets a big batch be parsed by worker processes (ingest.parse_pool). It is off for CSV: pyarrow
+    parses CSV mostly without holding the GIL, so the parser thread already overlaps with loading, and the workers
+    only took CPU from PostgreSQL, the bound there (0.75x in one run, see include/ingest/BENCHMARKS.md).
     """
 
     name: str
@@ -31,6 +35,7 @@ class FormatSpec:
     ddl: str
     parse_many: Callable[[Sequence[tuple[bytes, str]], Mapping[str, Any] | None], list[list[ParseResult]]] | None = None
     group_bytes: int = 0
+    in_processes: bool = True
 
 
 def get_format(name: str) -> FormatSpec:
@@ -56,7 +61,7 @@ def _formats() -> dict[str, FormatSpec]:
 
     specs = [
         FormatSpec("adi", "adi_titles", adi.TITLE_COLUMNS, adi.parse_adi_records, adi.DDL),
-        FormatSpec("csv", "csv_titles", TITLES, tabular.parse_csv_records, tabular.DDL, csv),
+        FormatSpec("csv", "csv_titles", TITLES, tabular.parse_csv_records, tabular.DDL, csv, in_processes=False),
         FormatSpec("json", "json_titles", TITLES, json_records.parse_json_records, json_records.DDL, json, 4 << 20),
         FormatSpec(
             "eidr_registry",
