@@ -281,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1 or args.records < 0 or args.adi_packages < 0:
         parser.error("--repeat must be at least 1 and the counts not negative")
     results = run_benchmark(args.records, args.adi_packages, args.repeat, args.dsn)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}")
+    from ingest import parse_pool
+
+    workers = parse_pool.default_workers()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {workers} ADI parse workers, best of {args.repeat}")
     print(report(results))
     if args.json_out:
         args.json_out.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n", encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,9 +14,9 @@ from hypothesis import strategies as st
 from ingest import benchmark
 from ingest import warehouse as loader
 from ingest.formats import get_format
-from ingest.formats.json_records import parse_json_records
+from ingest.formats.json_records import parse_json_columnar, parse_json_records
 from ingest.formats.titles_common import TITLE_COLUMNS
-from ingest.models import Batch, BatchStats, ParsedRecord, Quarantined
+from ingest.models import Batch, BatchStats, ParsedRecord, Quarantined, RecordBlock
 
 VALID_EIDR = "10.5240/7791-8534-2C23-9030-8610-5"
 ITEM = {
@@ -46,6 +47,65 @@ def test_an_api_page_with_items_becomes_canonical_columns() -> None:
     assert (c["eidr_id"], c["eidr_status"]) == (VALID_EIDR, "valid")
     assert c["record"] == ITEM
     assert record.source_location == "2026-11-02/page-0001.json#/items/0"
+
+
+DELIVERED = """{"page": 1,
+ "items": [
+   {"provider_asset_id": "J1",   "title": "Caf\\u00e9 \\/ Bar",
+    "rating": 1.50, "votes": 1e3, "z": "last", "a": "first"},
+   {"title": "No id"}
+ ]}"""
+
+
+def test_the_record_is_the_item_as_delivered() -> None:
+    """Whitespace, key order, number forms and escapes are kept: the record is the original, its hash that text's."""
+    first_text = DELIVERED[DELIVERED.index('{"provider_asset_id"') : DELIVERED.index('"first"}') + len('"first"}')]
+    for parse in (parse_json_records, parse_json_columnar):
+        outcomes = parse(DELIVERED.encode(), "p.json", None)
+        [record] = [r for o in outcomes for r in (o.records() if isinstance(o, RecordBlock) else [o])
+                    if isinstance(r, ParsedRecord)]  # fmt: skip
+        assert record.columns["record"].json_text == first_text
+        assert record.record_hash == hashlib.sha256(first_text.encode()).hexdigest()
+        assert record.columns["title"] == "Café / Bar"
+
+
+def test_a_json_lines_record_is_its_line() -> None:
+    line = '{"provider_asset_id": "J1",  "title": "Heat", "rating": 1.50}'
+    [record] = _records(parse_json_records(f"  {line} \r\n\n".encode(), "p.jsonl", {"json_lines": True}))
+    assert record.columns["record"].json_text == line
+
+
+def test_a_document_only_python_reads_is_stored_re_encoded() -> None:
+    """NaN is not JSON: msgspec cannot slice such a document, so its items are stored as re-encoded (NaN as null)."""
+    [record] = _records(_parse(b'{"items": [{"provider_asset_id": "J1", "title": "Heat", "score": NaN}]}'))
+    assert record.columns["record"].json_text == '{"provider_asset_id":"J1","title":"Heat","score":null}'
+
+
+def test_the_benchmark_pages_are_read_by_pyarrow(tmp_path: Path, monkeypatch: Any) -> None:
+    """The C++ reader takes pages whose mapped fields hold the types of their columns; none goes item by item."""
+    from ingest.formats import json_records
+
+    read = []
+    original = json_records._arrow_values
+    monkeypatch.setattr(json_records, "_arrow_values", lambda *a: read.append(original(*a)) or read[-1])
+    benchmark.write_json(benchmark.title_rows(2_500), tmp_path)
+    files = [(page.read_bytes(), page.name) for page in sorted(tmp_path.glob("page-*.json"))]
+    results = json_records.parse_json_files(files, benchmark.JSON_OPTIONS)
+    assert read and all(values is not None for values in read)
+    assert all(isinstance(outcome, RecordBlock) for outcomes in results for outcome in outcomes)
+    assert sum(block.num_rows for outcomes in results for block in outcomes) == 2_500
+
+
+def test_a_field_of_another_type_leaves_pyarrow_for_the_item_by_item_values() -> None:
+    from ingest.formats import json_records
+
+    items = [{**ITEM, "provider_asset_id": f"J{n}"} for n in range(3)] + [{**ITEM, "release_year": "1995"}]
+    data = json.dumps({"items": items}).encode()
+    reader = json_records._JsonFile("", "p.json", json_records.JsonOptions.from_options(None))
+    texts, _ = json_records.delivered_items(data, None)
+    assert json_records._arrow_values(reader, texts) is None  # 1995 then "1995": pyarrow refuses the mix
+    [block] = parse_json_columnar(data, "p.json", None)
+    assert [r.columns["release_year"] for r in block.records()] == [1995] * 4
 
 
 def test_a_root_list_and_a_dotted_items_field() -> None:

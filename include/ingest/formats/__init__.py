@@ -23,9 +23,9 @@ class FormatSpec:
     handed to it in groups of up to `group_bytes` (one at a time when 0): larger groups convert faster, smaller ones
     start loading sooner.
 
-    `in_processes` lets a big batch be parsed by worker processes (ingest.parse_pool). It is off for CSV: pyarrow
-    parses CSV mostly without holding the GIL, so the parser thread already overlaps with loading, and the workers
-    only took CPU from PostgreSQL, the bound there (0.75x in one run, see include/ingest/BENCHMARKS.md).
+    `in_processes` lets a big batch be parsed by worker processes (ingest.parse_pool). It is off for CSV and JSON:
+    pyarrow parses them mostly without holding the GIL, so the parser thread already overlaps with loading, and the
+    workers only took CPU from PostgreSQL, the bound there (0.75x and 0.85x, see include/ingest/BENCHMARKS.md).
     """
 
     name: str
@@ -62,7 +62,9 @@ def _formats() -> dict[str, FormatSpec]:
     specs = [
         FormatSpec("adi", "adi_titles", adi.TITLE_COLUMNS, adi.parse_adi_records, adi.DDL),
         FormatSpec("csv", "csv_titles", TITLES, tabular.parse_csv_records, tabular.DDL, csv, in_processes=False),
-        FormatSpec("json", "json_titles", TITLES, json_records.parse_json_records, json_records.DDL, json, 4 << 20),
+        FormatSpec(
+            "json", "json_titles", TITLES, json_records.parse_json_records, json_records.DDL, json, 4 << 20, False
+        ),
         FormatSpec(
             "eidr_registry",
             "eidr_registry",

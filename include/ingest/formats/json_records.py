@@ -16,6 +16,7 @@ from ingest.formats.titles_common import (
     OptionsError,
     TitleConverter,
     TitleRejected,
+    delivered_json_record,
     json_record,
     mapping_option,
     strptime_option,
@@ -143,7 +144,11 @@ class _JsonFile:
         if isinstance(items, str):
             return [Quarantined(self.source_file, self.source_file, items, raw_text(self.text.encode()))]
         prefix = f"{self.source_file}#{pointer}/"
-        return [self._outcome(item, prefix + str(index)) for index, item in enumerate(items)]
+        delivered = delivered_items(self.text.encode("utf-8"), self.options.items_field)
+        if delivered is None or len(delivered[0]) != len(items):
+            return [self._outcome(item, prefix + str(index)) for index, item in enumerate(items)]
+        texts = delivered[0]
+        return [self._outcome(item, prefix + str(index), texts[index]) for index, item in enumerate(items)]
 
     def _items(self, document: Any) -> tuple[list[Any] | str, str]:
         """The item list and its JSON pointer, or a reason why the document holds none."""
@@ -178,17 +183,23 @@ class _JsonFile:
             if item is _DEEP or too_deep(item):
                 outcomes.append(Quarantined(self.source_file, prefix + str(number), TOO_DEEP, line))
                 continue
-            outcomes.append(self._outcome(item, prefix + str(number)))
+            outcomes.append(self._outcome(item, prefix + str(number), line.strip(_JSON_SPACE)))
         return outcomes
 
-    def _outcome(self, item: Any, location: str) -> ParseOutcome:
+    def _outcome(self, item: Any, location: str, delivered: bytes | str | None = None) -> ParseOutcome:
+        """The item's outcome; its record is the text it was `delivered` as, or a re-encoding when that is not known
+        (a document only Python's json module reads, e.g. with NaN)."""
         if not isinstance(item, dict):
             return self._quarantine(item, location, f"item is not a JSON object but {type(item).__name__}")
         get = item.get
         values = [get(key) for key in self.keys] if self.paths is None else [_lookup(item, p) for p in self.paths]
         try:
             columns = self.converter.columns(values)
-            record, record_hash = json_record(item)
+            if delivered is None:
+                record, record_hash = json_record(item)
+            else:
+                text = delivered if isinstance(delivered, str) else delivered.decode("utf-8")
+                record, record_hash = delivered_json_record(item, text)
         except TitleRejected as err:
             return self._quarantine(item, location, str(err))
         except UnicodeEncodeError:
@@ -218,6 +229,39 @@ def _lookup(item: dict[str, Any], path: list[str]) -> Any:
     return node
 
 
+_JSON_SPACE = " \t\r\n"
+
+
+def delivered_items(data: bytes, items_field: str | None) -> tuple[list[bytes], str] | None:
+    """(each item's text as delivered, from its first to its last character; the item list's JSON pointer) of a
+    UTF-8 document, found as _JsonFile._items finds the list; None when msgspec cannot read the document (NaN, a
+    lone surrogate...) or the path holds no list. Only the path is decoded: the items are checked and sliced, not
+    built."""
+    import msgspec
+
+    try:
+        node = msgspec.json.decode(data, type=_LIST_OR_OBJECT)
+        if items_field is None and isinstance(node, list):
+            return [bytes(item) for item in node], ""
+        path = (items_field or DEFAULT_ITEMS_FIELD).split(".")
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = msgspec.json.decode(node[part], type=_LIST_OR_OBJECT)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if not isinstance(node, list):
+        return None
+    return [bytes(item) for item in node], "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _list_or_object() -> Any:
+    import msgspec
+
+    return list[msgspec.Raw] | dict[str, msgspec.Raw]
+
+
+_LIST_OR_OBJECT = _list_or_object()
 DDL = title_table_ddl("json_titles")
 
 
@@ -258,20 +302,26 @@ def parse_json_files(
     return [outcomes or [] for outcomes in results]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Document:
-    """A decoded document the column-wise reader takes: its items (all objects) and where they came from."""
+    """A document the column-wise reader takes: its items' delivered texts (all objects) and where they came from."""
 
     index: int
     source_file: str
     reader: _JsonFile
-    items: list[dict[str, Any]]
+    texts: list[bytes]
     pointer: str
+    _items: list[Any] | None = None
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The items decoded (by json.loads, as the item parser decodes them), on first use."""
+        if self._items is None:
+            self._items = [json.loads(text) for text in self.texts]
+        return self._items
 
 
 def _document(index: int, data: bytes, source_file: str, options: Mapping[str, Any] | None) -> _Document | None:
-    import msgspec
-
     try:
         parsed = JsonOptions.from_options(options)
     except OptionsError:
@@ -283,18 +333,24 @@ def _document(index: int, data: bytes, source_file: str, options: Mapping[str, A
         return None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    document = msgspec.json.decode(data)
-    if too_deep(document):
+    delivered = delivered_items(data, parsed.items_field)
+    if delivered is None or not delivered[0]:
         return None
-    items, pointer = reader._items(document)
-    if isinstance(items, str) or not items or not all(type(item) is dict for item in items):
+    texts, pointer = delivered
+    if not all(text[:1] == b"{" for text in texts):
         return None
-    return _Document(index, source_file, reader, items, pointer)
+    if _max_brackets(texts) > MAX_DEPTH - 2 - len(pointer.split("/")) and too_deep(json.loads(data)):
+        return None  # an item holds no more levels than it has brackets, the document one more per path step
+    return _Document(index, source_file, reader, texts, pointer)
+
+
+def _max_brackets(texts: list[bytes]) -> int:
+    """The most opening brackets ({ and [) in one text (bytes.count beat pyarrow's count_substring here)."""
+    return max(text.count(b"{") + text.count(b"[") for text in texts)
 
 
 def _convert_together(documents: list[_Document]) -> dict[int, list[ParseResult]]:
     """Every document's outcomes (by document index), the items of all converted in one go."""
-    import msgspec
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -302,8 +358,93 @@ def _convert_together(documents: list[_Document]) -> dict[int, list[ParseResult]
     from ingest.formats import titles_columnar as tc
 
     reader = documents[0].reader  # the same options for every document, so the same converter and keys
+    texts = [text for document in documents for text in document.texts]
+    values, unsure = _arrow_values(reader, texts) or _python_values(reader, documents)
+    titles = tc.convert(reader.converter, values, check_values=True)
+    record_json = pa.array(texts, pa.binary())
+    # a NUL or a surrogate escape: the item parser writes the record as jsonb can hold it, or refuses it
+    escapes = pc.match_substring_regex(record_json, r"\\u(0000|[dD][89a-fA-F])")
+    slow = titles.slow | unsure | escapes.to_numpy(zero_copy_only=False)
+    results: dict[int, list[ParseResult]] = {}
+    start = 0
+    for document in documents:
+        end = start + len(document.texts)
+        fast = np.flatnonzero(~slow[start:end])
+        prefix = f"{document.source_file}#{document.pointer}/"
+        outcomes: list[ParseResult] = []
+        if len(fast):
+            rows = pa.array(fast + start, pa.int64())
+            locations = pc.binary_join_element_wise(prefix, pa.array(fast, pa.int64()).cast(pa.string()), "")
+            hashes = [sha256(document.texts[local]).hexdigest() for local in fast.tolist()]
+            block_json = record_json.take(rows).cast(pa.string())
+            outcomes.append(tc.title_block(document.source_file, titles, fast + start, locations, block_json, hashes))
+        for local in np.flatnonzero(slow[start:end]).tolist():
+            text = document.texts[local]
+            outcomes.append(document.reader._outcome(json.loads(text), prefix + str(local), text))
+        results[document.index] = outcomes
+        start = end
+    return results
+
+
+def _arrow_values(reader: _JsonFile, texts: list[bytes]) -> tuple[dict[str, Any], Any] | None:
+    """(the mapped values as _python_values gives them, no row uncertain) read by pyarrow's JSON reader in C++, or
+    None when a mapped field holds another JSON type than its column's (pyarrow refuses the whole read then)."""
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    first = json.loads(texts[0])
+    fields: dict[str, pa.DataType] = {}
+    for name, key in zip(reader.converter.names, reader.keys, strict=True):
+        sample = first.get(key)
+        if name in INTEGER_COLUMNS:
+            kind = pa.string() if isinstance(sample, str) else pa.int64()
+        elif name in LIST_SEPARATORS:
+            kind = pa.string() if isinstance(sample, str) else pa.list_(pa.string())
+        else:
+            kind = pa.string()
+        if fields.setdefault(key, kind) != kind:
+            return None
+    joined = b"\n".join(texts)
+    multiline = joined.count(b"\n") != len(texts) - 1 or b"\r" in joined
+    options = pa_json.ParseOptions(
+        explicit_schema=pa.schema(list(fields.items())), unexpected_field_behavior="ignore",
+        newlines_in_values=multiline,
+    )  # fmt: skip
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(joined), read_options=pa_json.ReadOptions(block_size=_BLOCK_BYTES), parse_options=options
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != len(texts):
+        return None
+    values: dict[str, Any] = {}
+    unsure = np.zeros(len(texts), dtype=bool)
+    for name, key in zip(reader.converter.names, reader.keys, strict=True):
+        column = table.column(key).combine_chunks()
+        if pa.types.is_int64(column.type):
+            values[name] = column.cast(pa.string())
+        elif pa.types.is_list(column.type):
+            values[name], odd = _joined_lists(column, LIST_SEPARATORS[name])
+            unsure |= odd
+        else:
+            values[name] = column
+    return values, unsure
+
+
+_BLOCK_BYTES = 4 << 20  # pyarrow reads JSON in blocks this big (in parallel); an item must fit in one
+
+
+def _python_values(reader: _JsonFile, documents: list[_Document]) -> tuple[dict[str, Any], Any]:
+    """(the mapped values as TitleConverter reads them, from the decoded items; the rows holding a value of an
+    unexpected JSON type, which are uncertain)."""
+    import numpy as np
+
     items = [item for document in documents for item in document.items]
-    values: dict[str, pa.Array] = {}
+    values: dict[str, Any] = {}
     unsure = np.zeros(len(items), dtype=bool)
     for name, key in zip(reader.converter.names, reader.keys, strict=True):
         column = [item.get(key) for item in items]
@@ -313,35 +454,7 @@ def _convert_together(documents: list[_Document]) -> dict[int, list[ParseResult]
             values[name], odd = _texts(column, allow_int=name in INTEGER_COLUMNS)
         if odd is not None:
             unsure |= odd
-    titles = tc.convert(reader.converter, values, check_values=True)
-    slow = titles.slow | unsure
-    encode = msgspec.json.encode
-    results: dict[int, list[ParseResult]] = {}
-    start = 0
-    for document in documents:
-        end = start + len(document.items)
-        fast = np.flatnonzero(~slow[start:end])
-        texts, hashes = [], []
-        for local in fast.tolist():
-            encoded = encode(document.items[local])
-            if b"\\u0000" in encoded:  # jsonb's NUL rule, as json_record applies it
-                record, record_hash = json_record(document.items[local])
-                texts.append(record.json_text)
-                hashes.append(record_hash)
-                continue
-            texts.append(encoded.decode("utf-8"))
-            hashes.append(sha256(encoded).hexdigest())
-        prefix = f"{document.source_file}#{document.pointer}/"
-        outcomes: list[ParseResult] = []
-        if len(fast):
-            locations = pc.binary_join_element_wise(prefix, pa.array(fast, pa.int64()).cast(pa.string()), "")
-            record_json = pa.array(texts, pa.string())
-            outcomes.append(tc.title_block(document.source_file, titles, fast + start, locations, record_json, hashes))
-        for local in np.flatnonzero(slow[start:end]).tolist():
-            outcomes.append(document.reader._outcome(document.items[local], prefix + str(local)))
-        results[document.index] = outcomes
-        start = end
-    return results
+    return values, unsure
 
 
 def _texts(column: list[Any], allow_int: bool) -> tuple[Any, Any]:
@@ -371,9 +484,6 @@ def _joined(column: list[Any], separator: str) -> tuple[Any, Any]:
     more than space trimming, which are uncertain)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from ingest.formats import titles_columnar as tc
 
     try:
         if not all(type(value) is list or value is None for value in column):  # pa.array reads "ab" as ["a", "b"]
@@ -383,13 +493,25 @@ def _joined(column: list[Any], separator: str) -> tuple[Any, Any]:
         texts, odd = _texts([None if type(value) is list else value for value in column], allow_int=False)
         is_list = np.array([type(value) is list for value in column], dtype=bool)
         return texts, is_list if odd is None else odd | is_list
+    return _joined_lists(lists, separator)
+
+
+def _joined_lists(lists: Any, separator: str) -> tuple[Any, Any]:
+    """_joined for a pyarrow list<string> array."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ingest.formats import titles_columnar as tc
+
+    column_length = len(lists)
     items = pc.list_flatten(lists)
     owners = pc.list_parent_indices(lists).to_numpy()
-    odd = np.zeros(len(column), dtype=bool)
+    odd = np.zeros(column_length, dtype=bool)
     odd[owners[tc.odd_values(items)]] = True
     trimmed = pc.utf8_trim(items, characters=" ")
     keep = pc.not_equal(trimmed, "").to_numpy(zero_copy_only=False)
-    counts = np.bincount(owners[keep], minlength=len(column))
+    counts = np.bincount(owners[keep], minlength=column_length)
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
     joined = pc.binary_join(pa.ListArray.from_arrays(offsets, trimmed.filter(pa.array(keep))), separator)
     return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined), odd

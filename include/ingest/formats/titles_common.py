@@ -90,6 +90,24 @@ def json_record(value: Mapping[str, Any]) -> tuple[JsonRecord, str]:
     return record, hashlib.sha256(encoded).hexdigest()
 
 
+def delivered_json_record(value: Any, text: str) -> tuple[JsonRecord, str]:
+    """The record with the JSON text it was delivered as (whitespace, key order, number forms and escapes kept), and
+    that text's SHA-256 as record_hash: the original, where json_record stores a re-encoding.
+
+    `value` must be what `text` decodes to. As json_record does, it raises UnicodeEncodeError for a lone surrogate
+    and writes the escape \\u0000 (which jsonb cannot hold) as \\ufffd.
+    """
+    if _SURROGATE_ESCAPE.search(text):
+        encode_json(value)  # raises for a lone surrogate, which PostgreSQL cannot store
+    text = jsonb_text(text)
+    record = value if type(value) is JsonRecord else JsonRecord(value)
+    record.json_text = text
+    return record, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def jsonb_text(text: str) -> str:
     """JSON text PostgreSQL jsonb accepts: the escape \\u0000 (jsonb cannot hold NUL) becomes \\ufffd."""
     return _NUL_ESCAPE.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
