@@ -17,6 +17,7 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -30,17 +31,24 @@ MIN_BYTES = 4 << 20  # a smaller batch parses in less time than starting the pro
 
 
 def default_workers(env: Mapping[str, str] | None = None) -> int:
-    """$INGEST_PARSE_WORKERS, else the CPUs this process may run on, at most MAX_DEFAULT_WORKERS.
+    """$INGEST_PARSE_WORKERS, else the CPUs this process may run on, at most MAX_DEFAULT_WORKERS; 1 (no pool) where
+    forking is not the platform's way to start processes (macOS, Windows: numpy and pyarrow are not fork-safe there).
 
-    In a Kubernetes pod the node's CPUs are visible, not the pod's CPU limit: set the variable to the limit there.
+    In a Kubernetes pod the node's CPUs are visible, not the pod's CPU limit: the pod spec sets the variable
+    (media_platform.execution).
     """
     env = os.environ if env is None else env
     value = env.get(WORKERS_ENV, "").strip()
     if value:
         if not value.isdigit() or int(value) < 1:
             raise UsageError(f"{WORKERS_ENV} must be a whole number of processes, 1 or more; got {value!r}")
-        return int(value)
+        return int(value) if FORK_IS_NATIVE else 1
+    if not FORK_IS_NATIVE:
+        return 1
     return min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS)
+
+
+FORK_IS_NATIVE = sys.platform.startswith("linux")
 
 
 def worth_it(files: Sequence[SourceFile], workers: int) -> bool:

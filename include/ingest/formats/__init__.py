@@ -25,7 +25,7 @@ class FormatSpec:
 
     `in_processes` lets a big batch be parsed by worker processes (ingest.parse_pool). It is off for CSV and JSON:
     pyarrow parses them mostly without holding the GIL, so the parser thread already overlaps with loading, and the
-    workers only took CPU from PostgreSQL, the bound there (0.75x and 0.85x, see include/ingest/BENCHMARKS.md).
+    workers only took CPU from PostgreSQL, the bound there (about 0.75x and 0.85x, see ingest/BENCHMARKS.md).
     """
 
     name: str

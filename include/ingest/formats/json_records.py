@@ -277,9 +277,11 @@ def parse_json_files(
     converted together, because converting a column costs about the same for a thousand values as for twenty
     thousand.
 
-    A document the column-wise reader cannot take with certainty (JSON Lines, another encoding, dotted field paths,
-    NaN, huge integers, malformed JSON, items that are not objects) is parsed item by item; so is an item holding a
-    value of an unexpected JSON type.
+    Each item is sliced out of its page as delivered (msgspec, without building it): that text is its record. The
+    mapped fields are read by pyarrow's JSON reader when every one holds its column's JSON type, else from the items
+    decoded one by one. A document the column-wise reader cannot take with certainty (JSON Lines, another encoding,
+    dotted field paths, NaN, malformed JSON, items that are not objects) is parsed item by item; so is an item
+    holding a value of an unexpected JSON type or a NUL or surrogate escape.
     """
     results: list[list[ParseResult] | None] = [None] * len(files)
     documents: list[_Document] = []
