@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,17 @@ def run_cli(args: list[str], env: dict[str, str], unset: tuple[str, ...] = ()) -
         check=False,
     )
     return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture()
+def conn(warehouse_dsn: str) -> Iterator[Any]:
+    """A warehouse connection with the raw schema and every format's table in place; closed afterwards."""
+    from ingest import warehouse
+
+    connection = warehouse.connect(warehouse_dsn)
+    warehouse.ensure_tables(connection)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ingest import batch, benchmark, discovery, parse_pool, warehouse
+from ingest import batch, benchmark, discovery, parse_pool
 from ingest.formats import adi, get_format
 from ingest.models import Batch, IngestError, SourceFile, UsageError
 
@@ -21,14 +21,6 @@ START = datetime(2026, 11, 2, tzinfo=UTC)
 END = START + timedelta(days=1)
 DAY = START.strftime("%Y-%m-%d")
 COMPARED = "to_jsonb(t) - 'batch_id' - 'provider_id' - 'loaded_at'"
-
-
-@pytest.fixture()
-def conn(warehouse_dsn: str) -> Any:
-    connection = warehouse.connect(warehouse_dsn)
-    warehouse.ensure_tables(connection)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture(scope="module")

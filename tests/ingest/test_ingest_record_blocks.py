@@ -22,14 +22,6 @@ END = START + timedelta(days=1)
 COMPARED = "to_jsonb(t) - 'batch_id' - 'provider_id' - 'loaded_at'"
 
 
-@pytest.fixture()
-def conn(warehouse_dsn: str) -> Any:
-    connection = warehouse.connect(warehouse_dsn)
-    warehouse.ensure_tables(connection)
-    yield connection
-    connection.close()
-
-
 def _records(spec: FormatSpec, folder: Path, glob: str) -> list[ParsedRecord]:
     sources = [
         SourceFile(path.name, path.stat().st_size, None, lambda path=path: path.open("rb"))

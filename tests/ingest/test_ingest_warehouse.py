@@ -20,14 +20,6 @@ END = START + timedelta(days=1)
 ADI = get_format("adi")
 
 
-@pytest.fixture()
-def conn(warehouse_dsn: str) -> Any:
-    connection = warehouse.connect(warehouse_dsn)
-    warehouse.ensure_tables(connection)
-    yield connection
-    connection.close()
-
-
 def _batch(provider: str, suffix: str = "1") -> Batch:
     return Batch(f"{provider}-{suffix}", provider, "adi", START, END)
 
