@@ -237,17 +237,20 @@ def delivered_items(data: bytes, items_field: str | None) -> tuple[list[bytes], 
     UTF-8 document, found as _JsonFile._items finds the list; None when msgspec cannot read the document (NaN, a
     lone surrogate...) or the path holds no list. Only the path is decoded: the items are checked and sliced, not
     built."""
-    import msgspec
-
     try:
-        node = msgspec.json.decode(data, type=_LIST_OR_OBJECT)
+        import msgspec
+    except ImportError:  # pragma: no cover - pinned in requirements.txt; without it items are stored re-encoded
+        return None
+    list_or_object = list[msgspec.Raw] | dict[str, msgspec.Raw]
+    try:
+        node = msgspec.json.decode(data, type=list_or_object)
         if items_field is None and isinstance(node, list):
             return [bytes(item) for item in node], ""
         path = (items_field or DEFAULT_ITEMS_FIELD).split(".")
         for part in path:
             if not isinstance(node, dict) or part not in node:
                 return None
-            node = msgspec.json.decode(node[part], type=_LIST_OR_OBJECT)
+            node = msgspec.json.decode(node[part], type=list_or_object)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
     if not isinstance(node, list):
@@ -255,13 +258,6 @@ def delivered_items(data: bytes, items_field: str | None) -> tuple[list[bytes], 
     return [bytes(item) for item in node], "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)
 
 
-def _list_or_object() -> Any:
-    import msgspec
-
-    return list[msgspec.Raw] | dict[str, msgspec.Raw]
-
-
-_LIST_OR_OBJECT = _list_or_object()
 DDL = title_table_ddl("json_titles")
 
 
