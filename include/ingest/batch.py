@@ -88,7 +88,7 @@ class ParsedFiles:
     bytes_read: int = 0
     ledger: list[LedgerFile] = field(default_factory=list)
     skipped: int = 0
-    blocks: list[RecordBlock] = field(default_factory=list)  # records parsed column-wise (FormatSpec.parse_many)
+    blocks: list[RecordBlock] = field(default_factory=list)  # records as columns, for binary COPY
     block_rows: int = 0  # records in blocks, including blocks handed to parse_files' on_block instead of kept here
     records_handed_over: int = 0  # records handed to parse_files' on_records instead of kept in `records`
 
@@ -285,7 +285,7 @@ def _parse_and_load(
     return parsed, done[0], loaded, quarantined
 
 
-_AHEAD = 8  # blocks or files' records the parser may have ready before the load takes them
+_AHEAD = 8  # blocks or groups' records the parser may have ready before the load takes them
 _DONE = object()
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingest import batch, discovery, record_blocks, warehouse
+from ingest import batch, discovery, parse_pool, record_blocks, warehouse
 from ingest.eidr import canonical_eidr, check_character
 from ingest.formats import get_format
 from ingest.models import Batch, BatchStats
@@ -296,8 +296,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1 or args.records < 0 or args.adi_packages < 0:
         parser.error("--repeat must be at least 1 and the counts not negative")
     results = run_benchmark(args.records, args.adi_packages, args.repeat, args.dsn)
-    from ingest import parse_pool
-
     workers = parse_pool.default_workers()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {workers} ADI parse workers, best of {args.repeat}")
     print(report(results))

@@ -61,7 +61,8 @@ ParseOutcome = ParsedRecord | Quarantined
 
 @dataclass(frozen=True)
 class RecordBlock:
-    """Records of one file parsed column-wise: pyarrow arrays of equal length, loaded with one binary COPY.
+    """Records as columns: pyarrow arrays of equal length, loaded with binary COPY. A column-wise parser makes one
+    per file; ingest.record_blocks makes one of a group of files' records.
 
     `columns` holds the format's columns (FormatSpec.columns) and `pg_types` their PostgreSQL types for binary COPY
     (see ingest.copy_binary); a `record` column holds the original record's JSON text. records() gives the same

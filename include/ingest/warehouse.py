@@ -209,7 +209,8 @@ def _copy_expert(cur: Any, sql: str, source: Any, guarded: _Guarded) -> None:
 
 
 def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iterable[RecordBlock]) -> int:
-    """Binary COPY of column-wise records into raw.<table>, a block (one file) at a time; returns the row count.
+    """Binary COPY of RecordBlocks into raw.<table>, encoded in runs of about _ENCODE_ROWS rows; returns the row
+    count.
 
     Nothing is sent, not even the COPY command, when there is no block.
     """

@@ -145,9 +145,7 @@ class _JsonFile:
             return [Quarantined(self.source_file, self.source_file, items, raw_text(self.text.encode()))]
         prefix = f"{self.source_file}#{pointer}/"
         delivered = delivered_items(self.text.encode("utf-8"), self.options.items_field)
-        if delivered is None or len(delivered[0]) != len(items):
-            return [self._outcome(item, prefix + str(index)) for index, item in enumerate(items)]
-        texts = delivered[0]
+        texts = delivered[0] if delivered is not None and len(delivered[0]) == len(items) else [None] * len(items)
         return [self._outcome(item, prefix + str(index), texts[index]) for index, item in enumerate(items)]
 
     def _items(self, document: Any) -> tuple[list[Any] | str, str]:
@@ -165,7 +163,7 @@ class _JsonFile:
             node = node[part]
         if not isinstance(node, list):
             return f"{path!r} is not a list of items", ""
-        return node, "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path.split("."))
+        return node, _pointer(path.split("."))
 
     def _lines(self) -> list[ParseOutcome]:
         outcomes: list[ParseOutcome] = []
@@ -255,7 +253,12 @@ def delivered_items(data: bytes, items_field: str | None) -> tuple[list[bytes], 
         return None
     if not isinstance(node, list):
         return None
-    return [bytes(item) for item in node], "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)
+    return [bytes(item) for item in node], _pointer(path)
+
+
+def _pointer(path: Sequence[str]) -> str:
+    """The JSON pointer (RFC 6901) of a path of object keys."""
+    return "/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in path)
 
 
 DDL = title_table_ddl("json_titles")
