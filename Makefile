@@ -11,23 +11,26 @@ RUN := PYTHONPATH=plugins $(VPY) -m media_platform.devenv
 DEMO_START ?= 2026-11-01
 DEMO_DAYS ?= 3
 DEMO_INTERVAL_START ?= 2026-11-02
+PY_DIRS := dags plugins include dev tests
 
-.PHONY: help setup venv db airflow-db dbt-manifest demo test lint airflow stop clean docs
+.PHONY: help setup venv db airflow-db dbt-manifest demo test lint format airflow stop clean docs
 
 help:
 	@echo "make demo      set everything up and run the demo provider end to end"
 	@echo "make test      set everything up and run the whole test suite"
 	@echo "make airflow   Airflow UI on http://localhost:8080 (Ctrl-C stops it)"
-	@echo "make lint      ruff on the Python code"
+	@echo "make lint      ruff, ruff format, mypy and sqlfluff (what CI runs before the tests)"
+	@echo "make format    apply ruff's and sqlfluff's fixes"
 	@echo "make stop      stop the embedded PostgreSQL"
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# Development installs the runtime pins plus the test, lint and local-stack tools; the image gets requirements.txt only.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet -r requirements.txt
+	$(VPY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 db: venv
@@ -49,8 +52,15 @@ test: setup
 	@$(RUN) python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
 
 lint: venv
-	$(VENV)/bin/ruff check plugins include dags tests
-	$(VENV)/bin/ruff format --check plugins include dags tests
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
+	$(VENV)/bin/mypy
+	cd include/dbt && ../../$(VENV)/bin/sqlfluff lint models macros
+
+format: venv
+	$(VENV)/bin/ruff check --fix $(PY_DIRS)
+	$(VENV)/bin/ruff format $(PY_DIRS)
+	cd include/dbt && ../../$(VENV)/bin/sqlfluff fix models macros
 
 airflow: setup
 	@echo "Airflow on http://localhost:8080 -- user admin, password in .local/airflow/simple_auth_manager_passwords.json.generated"
