@@ -1,1 +1,1 @@
-"""Orchestration side of the media-asset data platform: provider configs, DAG builders, audit and publish."""
+"""Orchestration side of the media-asset data platform: config, DAG builders, task code and the audit contract."""

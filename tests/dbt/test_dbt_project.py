@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from media_platform.config import load_provider_configs
+from media_platform.config.provider import load_provider_configs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = PROJECT_ROOT / "include" / "dbt"

@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from media_platform import publish
+from media_platform.tasks import publish
 
 TABLES = ["titles", "provider_deliveries"]
 

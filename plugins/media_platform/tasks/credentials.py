@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from media_platform.constants import Transport
+from media_platform.config.constants import Transport
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection

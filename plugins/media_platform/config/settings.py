@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from media_platform.constants import EXECUTION_MODE_ENV, ExecutionMode
+from media_platform.config.constants import EXECUTION_MODE_ENV, ExecutionMode
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 INCLUDE_DIR = PROJECT_ROOT / "include"  # the ingest and eidr_matching packages live here
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 from psycopg2 import sql
 
-from media_platform.constants import AUDIT_SCHEMA, REPORTING_SCHEMA
+from media_platform.config.constants import AUDIT_SCHEMA, REPORTING_SCHEMA
 
 log = logging.getLogger(__name__)
 

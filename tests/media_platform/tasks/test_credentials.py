@@ -6,8 +6,8 @@ import json
 
 from airflow.sdk import Connection
 
-from media_platform.constants import Transport
-from media_platform.credentials import connection_env, transport_env
+from media_platform.config.constants import Transport
+from media_platform.tasks.credentials import connection_env, transport_env
 
 
 def test_s3_connection_maps_to_aws_variables() -> None:

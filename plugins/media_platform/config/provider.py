@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from media_platform.constants import CRON_PRESETS, PickBy, SourceFormat, Transport
+from media_platform.config.constants import CRON_PRESETS, PickBy, SourceFormat, Transport
 
 PROVIDER_ID_PATTERN = r"^[a-z][a-z0-9_]{1,40}$"
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")

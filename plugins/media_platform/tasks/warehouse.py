@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-from media_platform.constants import WAREHOUSE_CONN_ID
+from media_platform.config.constants import WAREHOUSE_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection

@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 from textwrap import dedent
 from typing import Any
 
-from media_platform.assets import staging_asset
-from media_platform.config import ProviderConfig
-from media_platform.constants import WAREHOUSE_LOADS_POOL, cron_expression
-from media_platform.dbt_config import dbt_task_group
-from media_platform.settings import PlatformSettings
+from media_platform.config.constants import WAREHOUSE_LOADS_POOL, cron_expression
+from media_platform.config.provider import ProviderConfig
+from media_platform.config.settings import PlatformSettings
+from media_platform.dag_factory.assets import staging_asset
+from media_platform.dag_factory.callbacks import deadline_alert, failure_callback
+from media_platform.dag_factory.dbt_groups import dbt_task_group
 
 
 def shared_default_args(config: ProviderConfig, settings: PlatformSettings) -> dict[str, Any]:
     """default_args every provider DAG shares; the YAML sets owner and retries."""
-    from media_platform.alerts import task_failed
-
     return {
         "owner": config.owner,
         "retries": config.retries if settings.task_retries is None else settings.task_retries,
         "retry_delay": timedelta(minutes=config.retry_delay_minutes),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(hours=1),
-        "on_failure_callback": partial(task_failed, channel=config.alert_channel),
+        "on_failure_callback": failure_callback(config),
     }
 
 
@@ -33,22 +31,6 @@ def data_interval_timetable(schedule: str) -> Any:
     from airflow.sdk import CronDataIntervalTimetable
 
     return CronDataIntervalTimetable(cron_expression(schedule), timezone="UTC")
-
-
-def deadline_alert(config: ProviderConfig, dag_id: str) -> Any:
-    """Airflow 3 deadline alert (successor of SLA misses): the run must finish within `deadline` of being queued."""
-    from airflow.sdk.definitions.callback import SyncCallback
-    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
-
-    return DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=timedelta(minutes=config.deadline_minutes),
-        callback=SyncCallback(
-            "media_platform.alerts.deadline_missed",
-            kwargs={"channel": config.alert_channel, "dag_id": dag_id, "deadline": config.deadline},
-        ),
-        name=f"{dag_id}_deadline",
-    )
 
 
 def provider_doc_md(config: ProviderConfig) -> str:
@@ -77,7 +59,7 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> An
     from airflow.providers.standard.operators.empty import EmptyOperator
     from airflow.sdk import DAG
 
-    from media_platform.execution import build_extract_load_task
+    from media_platform.tasks.extract_load import build_extract_load_task
 
     with DAG(
         dag_id=config.dag_id,

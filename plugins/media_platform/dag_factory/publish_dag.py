@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import reduce
-from pathlib import Path
 from textwrap import dedent
 from typing import Any
 
-from media_platform.assets import reporting_asset, staging_asset
-from media_platform.config import ProviderConfig
-from media_platform.constants import AUDIT_SCHEMA, REPORTING_SCHEMA
-from media_platform.dbt_config import dbt_task_group
-from media_platform.settings import PlatformSettings
+from media_platform.config.constants import AUDIT_SCHEMA, REPORTING_SCHEMA
+from media_platform.config.provider import ProviderConfig
+from media_platform.config.settings import PlatformSettings
+from media_platform.dag_factory.assets import reporting_asset, staging_asset
+from media_platform.dag_factory.dbt_groups import dbt_task_group
 
 PUBLISH_DAG_ID = "publish_reporting"
 MART_TABLES = (
@@ -39,24 +38,13 @@ DOC_MD = dedent(
 )
 
 
-def save_dbt_docs(project_dir: str, destination: str, **_: Any) -> None:
-    """Cosmos callback: keep the generated dbt docs site where operators (and `make docs`) find it."""
-    import shutil
-
-    target = Path(project_dir) / "target"
-    out = Path(destination)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("index.html", "manifest.json", "catalog.json"):
-        if (target / name).exists():
-            shutil.copy2(target / name, out / name)
-
-
 def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSettings) -> Any:
     """The single DAG that owns the shared marts and their publication."""
     from airflow.sdk import DAG, task
     from cosmos.operators.local import DbtDocsLocalOperator
 
-    from media_platform.dbt_config import cosmos_profile_config, cosmos_project_kwargs
+    from media_platform.dag_factory.dbt_groups import cosmos_profile_config, cosmos_project_kwargs
+    from media_platform.tasks.dbt_docs import save_dbt_docs
 
     triggers = [staging_asset(config.provider_id) for config in configs]
     schedule = reduce(lambda left, right: left | right, triggers) if triggers else None
@@ -82,24 +70,24 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
         def match_eidr() -> dict[str, Any]:
             import logging
 
-            from media_platform.matching_task import run_matching
+            from media_platform.tasks.matching import run_matching
 
             log = logging.getLogger("airflow.task")
             return run_matching(lambda line: log.info("%s", line))
 
         @task(task_id="audit_marts")
         def audit_marts() -> dict[str, Any]:
-            from media_platform import quality
-            from media_platform.warehouse import resolve_warehouse_dsn
+            from media_platform.audit.gx_checkpoint import raise_for_result, run_audit
+            from media_platform.tasks.warehouse import resolve_warehouse_dsn
 
-            result = quality.run_audit(resolve_warehouse_dsn(), AUDIT_SCHEMA, list(MART_TABLES), settings.gx_root_dir)
-            quality.raise_for_result(result)
+            result = run_audit(resolve_warehouse_dsn(), AUDIT_SCHEMA, list(MART_TABLES), settings.gx_root_dir)
+            raise_for_result(result)
             return {"success": result.success, "data_docs": str(result.data_docs_index)}
 
         @task(task_id="publish", outlets=[reporting_asset(table) for table in MART_TABLES])
         def publish() -> dict[str, int]:
-            from media_platform.publish import publish_tables
-            from media_platform.warehouse import resolve_warehouse_dsn
+            from media_platform.tasks.publish import publish_tables
+            from media_platform.tasks.warehouse import resolve_warehouse_dsn
 
             return publish_tables(resolve_warehouse_dsn(), list(MART_TABLES), AUDIT_SCHEMA, REPORTING_SCHEMA)
 

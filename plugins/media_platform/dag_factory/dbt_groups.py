@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from media_platform.constants import WAREHOUSE_CONN_ID
-from media_platform.settings import PlatformSettings
+from media_platform.config.constants import WAREHOUSE_CONN_ID
+from media_platform.config.settings import PlatformSettings
 
 
 class ManifestMissingError(FileNotFoundError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from media_platform.config import ProviderConfigError, load_provider_configs
-from media_platform.settings import PlatformSettings
+from media_platform.config.provider import ProviderConfigError, load_provider_configs
+from media_platform.config.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +17,8 @@ class ProviderConfigErrors(ValueError):
 
 def register_dags(namespace: dict[str, Any], settings: PlatformSettings | None = None) -> list[str]:
     """Put one DAG per valid provider YAML, and the publish DAG, into a dags/ module's globals."""
-    from media_platform.dag_factory import build_provider_dag
-    from media_platform.publish_dag import build_publish_dag
+    from media_platform.dag_factory.provider_dag import build_provider_dag
+    from media_platform.dag_factory.publish_dag import build_publish_dag
 
     settings = settings or PlatformSettings.from_env()
     loaded = load_provider_configs(settings.providers_dir)

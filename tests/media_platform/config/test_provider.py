@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from media_platform.config import ProviderConfigError, load_provider_config, load_provider_configs
-from media_platform.constants import SourceFormat
+from media_platform.config.constants import SourceFormat
+from media_platform.config.provider import ProviderConfigError, load_provider_config, load_provider_configs
 
-PROVIDERS_DIR = Path(__file__).resolve().parents[2] / "include" / "providers"
+PROVIDERS_DIR = Path(__file__).resolve().parents[3] / "include" / "providers"
 
 
 def _write(folder: Path, name: str, text: str) -> Path:

@@ -1,0 +1,158 @@
+"""The data contract of the published marts: one Great Expectations suite per table, built as a plain value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
+
+EIDR_PATTERN = r"^10\.5240/([0-9A-F]{4}-){5}[0-9A-Z]$"
+EIDR_STATUSES = ("valid", "invalid", "missing")
+ASSET_TYPES = ("movie", "episode", "season", "series", "other")
+
+
+def titles_suite() -> ExpectationSuite:
+    """Contract of `titles`: keys, required fields, plausible ranges, canonical EIDR ids and licensing windows."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    required = ("provider_id", "provider_asset_id", "title", "eidr_status")
+    return gx.ExpectationSuite(
+        name="titles",
+        expectations=[
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToNotBeNull(column="asset_key"),
+            gxe.ExpectColumnValuesToBeUnique(column="asset_key"),
+            *(gxe.ExpectColumnValuesToNotBeNull(column=column) for column in required),
+            gxe.ExpectColumnValuesToBeBetween(column="runtime_minutes", min_value=1, max_value=600),
+            gxe.ExpectColumnValuesToBeBetween(column="release_year", min_value=1888, max_value=2100),
+            gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
+            gxe.ExpectColumnValuesToBeInSet(column="eidr_status", value_set=list(EIDR_STATUSES)),
+            gxe.ExpectColumnValuesToBeInSet(column="asset_type", value_set=list(ASSET_TYPES)),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="licensing_window_end",
+                column_B="licensing_window_start",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                description="eidr_id is set whenever eidr_status is 'valid'",
+                unexpected_rows_query=(
+                    "select asset_key, eidr_status, eidr_id from {batch}"
+                    " where eidr_status = 'valid' and eidr_id is null"
+                ),
+            ),
+        ],
+    )
+
+
+def provider_deliveries_suite() -> ExpectationSuite:
+    """Contract of `provider_deliveries`: one row per batch, and every record read is either loaded or quarantined."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="provider_deliveries",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="batch_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="batch_id"),
+            gxe.UnexpectedRowsExpectation(
+                description="records_read = records_loaded + records_quarantined",
+                unexpected_rows_query=(
+                    "select batch_id, records_read, records_loaded, records_quarantined from {batch}"
+                    " where records_read is distinct from records_loaded + records_quarantined"
+                ),
+            ),
+        ],
+    )
+
+
+def availability_windows_suite() -> ExpectationSuite:
+    """Contract of `availability_windows`: one row per window, ISO territories, windows that end after they start."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="availability_windows",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="window_key"),
+            gxe.ExpectColumnValuesToBeUnique(column="window_key"),
+            gxe.ExpectColumnValuesToMatchRegex(column="territory", regex=r"^[A-Z]{2}$"),
+            gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
+            gxe.ExpectColumnValuesToBeInSet(column="eidr_status", value_set=list(EIDR_STATUSES)),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="window_end", column_B="window_start", ignore_row_if="either_value_is_missing"
+            ),
+        ],
+    )
+
+
+def eidr_mapping_suite() -> ExpectationSuite:
+    """Contract of `eidr_mapping`: one decision per asset, canonical IDs, known methods and bands."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="eidr_mapping",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="asset_key"),
+            gxe.ExpectColumnValuesToBeUnique(column="asset_key"),
+            gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
+            gxe.ExpectColumnValuesToBeInSet(column="method", value_set=["provided", "matched", "override", "none"]),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="band", value_set=["provided", "auto_accept", "review", "reject", "override"]
+            ),
+            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),
+            gxe.UnexpectedRowsExpectation(
+                description="an automatic band other than review/reject always carries an EIDR ID",
+                unexpected_rows_query=(
+                    "select asset_key, band from {batch} where band in ('provided', 'auto_accept') and eidr_id is null"
+                ),
+            ),
+        ],
+    )
+
+
+def eidr_review_queue_suite() -> ExpectationSuite:
+    """Contract of `eidr_review_queue`: one row per asset waiting for a person."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="eidr_review_queue",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="asset_key"),
+            gxe.ExpectColumnValuesToBeUnique(column="asset_key"),
+            gxe.ExpectColumnValuesToMatchRegex(column="top_candidate_eidr_id", regex=EIDR_PATTERN),
+        ],
+    )
+
+
+def eidr_coverage_suite() -> ExpectationSuite:
+    """Contract of `eidr_coverage`: counts that add up and shares between 0 and 1."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="eidr_coverage",
+        expectations=[
+            gxe.ExpectColumnValuesToBeBetween(column="share_mapped", min_value=0, max_value=1),
+            gxe.ExpectColumnValuesToBeBetween(column="share_in_review", min_value=0, max_value=1),
+            gxe.UnexpectedRowsExpectation(
+                description="mapped + in_review + unmatched = assets",
+                unexpected_rows_query="select * from {batch} where mapped + in_review + unmatched <> assets",
+            ),
+        ],
+    )
+
+
+SUITE_BUILDERS: dict[str, Callable[[], ExpectationSuite]] = {
+    "eidr_mapping": eidr_mapping_suite,
+    "eidr_review_queue": eidr_review_queue_suite,
+    "eidr_coverage": eidr_coverage_suite,
+    "titles": titles_suite,
+    "provider_deliveries": provider_deliveries_suite,
+    "availability_windows": availability_windows_suite,
+}

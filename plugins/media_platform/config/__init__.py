@@ -1,0 +1,1 @@
+"""What the platform is configured with: provider YAML models, environment settings and shared names."""

@@ -1,0 +1,104 @@
+"""The audit checkpoint against a real PostgreSQL and a real GX project: failure lines, data docs, reruns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg2
+import pytest
+from audit_cases import TABLES, execute, validation_pages
+
+from media_platform.audit.gx_checkpoint import AuditFailed, raise_for_result, run_audit, sqlalchemy_url
+
+
+def test_sqlalchemy_url_pins_the_schema_and_keeps_other_options() -> None:
+    url = sqlalchemy_url("postgresql://u:p@127.0.0.1:5432/wh?sslmode=disable", "audit")
+    assert url == "postgresql+psycopg2://u:p@127.0.0.1:5432/wh?sslmode=disable&options=-csearch_path%3Daudit"
+    with pytest.raises(ValueError, match="schema"):
+        sqlalchemy_url("postgresql://h/wh", "audit; drop")
+    with pytest.raises(ValueError, match="postgresql"):
+        sqlalchemy_url("mysql://h/wh", "audit")
+
+
+def test_good_marts_pass(warehouse_dsn: str, marts: str, tmp_path: Path) -> None:
+    result = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+
+    assert result.success, result.failures
+    assert result.failures == []
+    assert set(result.statistics) == set(TABLES)
+    assert all(stats["unsuccessful_expectations"] == 0 for stats in result.statistics.values())
+    assert result.data_docs_index.is_file()
+    raise_for_result(result)
+    project = (tmp_path / "gx" / "great_expectations.yml").read_text()
+    assert "analytics_enabled: false" in project
+    assert warehouse_dsn.split("@", 1)[1] not in project, "the warehouse URL belongs in uncommitted/ only"
+
+
+def test_runtime_out_of_range_fails_names_the_column_and_shows_in_data_docs(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
+) -> None:
+    execute(warehouse, f"update {marts}.titles set runtime_minutes = 5940 where asset_key = 'acme:m1'")
+
+    result = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+
+    assert not result.success
+    assert result.failures == [
+        "titles: expect_column_values_to_be_between(runtime_minutes) failed: 1 of 3 rows unexpected, e.g. [5940]"
+    ]
+    assert result.statistics["provider_deliveries"]["unsuccessful_expectations"] == 0
+    with pytest.raises(AuditFailed) as raised:
+        raise_for_result(result)
+    assert "runtime_minutes" in str(raised.value)
+    assert str(result.data_docs_index) in str(raised.value)
+    assert "Failed" in result.data_docs_index.read_text()
+    (page,) = validation_pages(result, "titles")
+    html = page.read_text()
+    assert "runtime_minutes" in html and "5940" in html
+
+
+def test_unreconciled_delivery_fails(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
+) -> None:
+    execute(warehouse, f"update {marts}.provider_deliveries set records_loaded = 2 where batch_id = 'acme-20240102'")
+
+    result = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+
+    assert not result.success
+    (line,) = result.failures
+    assert line.startswith("provider_deliveries: unexpected_rows_expectation")
+    assert "records_read = records_loaded + records_quarantined" in line
+    assert "1 rows unexpected" in line
+    (page,) = validation_pages(result, "provider_deliveries")
+    assert "records_read = records_loaded + records_quarantined" in page.read_text()
+
+
+def test_missing_table_is_a_failure_and_the_rest_is_still_validated(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
+) -> None:
+    execute(warehouse, f"drop table {marts}.titles")
+
+    result = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+
+    assert not result.success
+    (line,) = result.failures
+    assert line.startswith(f"titles: cannot read {marts}.titles") and "does not exist" in line
+    assert set(result.statistics) == {"provider_deliveries"}
+
+
+def test_rerun_in_the_same_project_keeps_earlier_docs(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
+) -> None:
+    first = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+    execute(warehouse, f"update {marts}.titles set runtime_minutes = 5940 where asset_key = 'acme:m1'")
+    second = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+    third = run_audit(warehouse_dsn, marts, ["provider_deliveries"], tmp_path)
+
+    assert first.success and not second.success and third.success
+    assert first.data_docs_index == second.data_docs_index == third.data_docs_index
+    assert len(validation_pages(second, "titles")) == 2
+    assert len(validation_pages(third, "provider_deliveries")) == 3
+
+
+def test_unknown_table_is_refused(warehouse_dsn: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="expected tables among"):
+        run_audit(warehouse_dsn, "audit", ["titles", "episodes"], tmp_path)
