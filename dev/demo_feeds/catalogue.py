@@ -1,4 +1,4 @@
-"""The real film list every demo feed draws from (ggplot2movies): films in a seeded order, display titles, series."""
+"""The real film list every demo feed draws from (ggplot2movies): seeded film order, display titles, series, names."""
 
 from __future__ import annotations
 
