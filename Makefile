@@ -6,8 +6,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 VPY := $(VENV)/bin/python
 # Runs a command inside the local environment: embedded PostgreSQL (or MEDIA_WAREHOUSE_URL/MEDIA_AIRFLOW_DB_URL),
-# AIRFLOW_HOME under .local/, telemetry off.
-RUN := PYTHONPATH=plugins $(VPY) -m media_platform.devenv
+# AIRFLOW_HOME under .local/, telemetry off. The local tooling lives in dev/, outside what the image ships.
+RUN := PYTHONPATH=dev $(VPY) -m local_stack.devenv
 DEMO_START ?= 2026-11-01
 DEMO_DAYS ?= 3
 DEMO_INTERVAL_START ?= 2026-11-02
@@ -34,11 +34,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 db: venv
-	@$(RUN) python -c 'from media_platform import devenv; w, m = devenv.database_urls(); print("warehouse:", w.split("@")[-1], " airflow metadata:", m.split("@")[-1])'
+	@$(RUN) python -c 'from local_stack import devenv; w, m = devenv.database_urls(); print("warehouse:", w.split("@")[-1], " airflow metadata:", m.split("@")[-1])'
 
 airflow-db: db
 	@$(RUN) airflow db migrate > .local/airflow-db-migrate.log 2>&1 || (tail -30 .local/airflow-db-migrate.log; exit 1)
-	@$(RUN) python -m media_platform.airflow_settings
+	@$(RUN) python -m local_stack.airflow_settings
 
 dbt-manifest: venv
 	@$(RUN) bash -c 'cd include/dbt && dbt parse --profiles-dir . --quiet' && echo "dbt manifest: include/dbt/target/manifest.json"
@@ -46,7 +46,7 @@ dbt-manifest: venv
 setup: venv db airflow-db dbt-manifest
 
 demo: setup
-	@$(RUN) python -m media_platform.demo --first-day $(DEMO_START) --days $(DEMO_DAYS) --interval-start $(DEMO_INTERVAL_START)
+	@$(RUN) python -m demo --first-day $(DEMO_START) --days $(DEMO_DAYS) --interval-start $(DEMO_INTERVAL_START)
 
 test: setup
 	@$(RUN) python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
@@ -71,7 +71,7 @@ docs:
 	@echo "GX data docs: .local/artifacts/gx/gx/uncommitted/data_docs/local_site/index.html"
 
 stop:
-	@PYTHONPATH=plugins $(VPY) -m media_platform.local_postgres stop
+	@PYTHONPATH=dev $(VPY) -m local_stack.postgres stop
 
 clean: stop
 	rm -rf .local include/dbt/target include/dbt/logs

@@ -12,11 +12,11 @@ import psycopg2
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-for sub in ("plugins", "include", "dags"):
+for sub in ("plugins", "include", "dags", "dev"):
     if str(PROJECT_ROOT / sub) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT / sub))
 
-from media_platform import devenv  # noqa: E402
+from local_stack import devenv  # noqa: E402
 
 # Set MEDIA_TEST_DB_SUFFIX (e.g. _alice) to run test sessions side by side on one server without interfering.
 _SUFFIX = os.environ.get("MEDIA_TEST_DB_SUFFIX", "")
@@ -64,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _admin(url, (f'create database "{TEST_AIRFLOW_DB}"', ()))
     os.environ.update(env)
     _TEST_ENV.update(env)
-    for command in (["airflow", "db", "migrate"], ["media_platform.airflow_settings"]):
+    for command in (["airflow", "db", "migrate"], ["local_stack.airflow_settings"]):
         subprocess.run([sys.executable, "-m", *command], check=True, env=os.environ.copy(), capture_output=True)
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m eidr_matching match|override|review-queue|evaluate|benchmark|demo-registry`."""
+"""Command line: `python -m eidr_matching match|override|review-queue`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import sys
-from datetime import date
 from pathlib import Path
 
 log = logging.getLogger("eidr_matching")
@@ -41,24 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
     queue.add_argument("--provider", help="only this provider's assets")
     queue.add_argument("--json", action="store_true", help="one JSON object per asset instead of text")
     queue.add_argument("--dsn")
-
-    evaluate = commands.add_parser("evaluate", help="precision and recall per band on the labelled evaluation set")
-    evaluate.add_argument("--assets", type=int, default=5000)
-    evaluate.add_argument("--registry-films", type=int, help="sample of films in the registry (default all 58,788)")
-    evaluate.add_argument("--seed", type=int, default=11)
-    evaluate.add_argument("--config", type=Path)
-
-    bench = commands.add_parser("benchmark", help="in-memory throughput: assets against a synthetic registry")
-    bench.add_argument("--assets", type=int, default=100_000)
-    bench.add_argument("--registry", type=int, default=1_000_000)
-    bench.add_argument("--workers", type=int, default=2)
-    bench.add_argument("--seed", type=int, default=5)
-
-    demo = commands.add_parser("demo-registry", help="write the demo EIDR registry export (CSV) into a drop folder")
-    demo.add_argument("--location", required=True, help="drop folder: absolute, or relative to $MEDIA_DROP_ROOT")
-    demo.add_argument("--start-date", required=True, type=date.fromisoformat, help="export date, YYYY-MM-DD")
-    demo.add_argument("--seed", type=int, default=7, help="same seed as the demo ADI feed, so its IDs agree")
-    demo.add_argument("--size", choices=("demo", "small"), default="demo")
     return parser
 
 
@@ -114,36 +95,10 @@ def _queue(args: argparse.Namespace) -> str:
     return "\n".join(render_queue(rows))
 
 
-def _evaluate(args: argparse.Namespace) -> str:
-    from eidr_matching.evaluate import evaluate
-
-    return evaluate(args.seed, args.assets, args.registry_films, _config(args.config)).render()
-
-
-def _benchmark(args: argparse.Namespace) -> str:
-    from eidr_matching.benchmark import run_benchmark
-
-    return run_benchmark(args.assets, args.registry, args.seed, args.workers).render()
-
-
-def _demo_registry(args: argparse.Namespace) -> str:
-    import os
-
-    from ingest.demo.eidr_registry import write_demo_registry
-
-    location = Path(args.location)
-    if not location.is_absolute():
-        location = Path(os.environ.get("MEDIA_DROP_ROOT", ".local/drop")) / location
-    return json.dumps(write_demo_registry(location, args.start_date, args.seed, args.size))
-
-
 COMMANDS = {
     "match": _match,
     "override": _override,
     "review-queue": _queue,
-    "evaluate": _evaluate,
-    "benchmark": _benchmark,
-    "demo-registry": _demo_registry,
 }
 
 

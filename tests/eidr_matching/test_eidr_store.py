@@ -14,9 +14,9 @@ import pytest
 from eidr_cases import HAMLET_1948, HAMLET_1996, MATRIX, RECORDS, make_id
 from psycopg2.extras import RealDictCursor
 
+from demo_feeds.eidr_registry import render_csv
 from eidr_matching import store
 from ingest import warehouse
-from ingest.demo.eidr_registry import render_csv
 from ingest.formats import get_format
 from ingest.formats.eidr_registry import parse_registry_records
 from ingest.models import Batch, BatchStats

@@ -303,8 +303,8 @@ def _public_samples() -> list[tuple[str, bytes]]:
 @pytest.fixture(scope="module")
 def demo_packages(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, bytes]]:
     """Benchmark packages (films, most with previews, a mix of EIDR forms) and two demo days (with broken files)."""
-    from ingest.benchmark import write_adi
-    from ingest.demo_data import write_demo_data
+    from benchmarks.ingest_throughput import write_adi
+    from demo_feeds.adi import write_demo_data
 
     bench = tmp_path_factory.mktemp("adi_bench")
     write_adi(120, bench)

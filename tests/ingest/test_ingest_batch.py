@@ -13,7 +13,8 @@ from typing import Any
 import psycopg2
 import pytest
 
-from ingest import batch, benchmark, discovery
+from benchmarks import ingest_throughput as benchmark
+from ingest import batch, discovery
 from ingest.formats import get_format
 from ingest.models import Batch, IngestError, RecordBlock, SourceFile
 

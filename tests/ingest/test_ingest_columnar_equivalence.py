@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ingest import benchmark
-from ingest.demo.api_server import demo_titles
+from benchmarks import ingest_throughput as benchmark
+from demo_feeds.api_server import demo_titles
 from ingest.eidr import check_character
 from ingest.formats.json_records import parse_json_columnar, parse_json_files, parse_json_records
 from ingest.formats.tabular import parse_csv_columnar, parse_csv_records

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import benchmark
+from benchmarks import ingest_throughput as benchmark
 from ingest import warehouse as loader
 from ingest.formats import get_format
 from ingest.formats.tabular import parse_csv_records

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import benchmark
+from benchmarks import ingest_throughput as benchmark
 from ingest import warehouse as loader
 from ingest.formats import get_format
 from ingest.formats.json_records import parse_json_columnar, parse_json_records

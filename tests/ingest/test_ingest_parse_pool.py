@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from ingest import batch, benchmark, discovery, parse_pool
+from benchmarks import ingest_throughput as benchmark
+from ingest import batch, discovery, parse_pool
 from ingest.formats import adi, get_format
 from ingest.models import Batch, IngestError, SourceFile, UsageError
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from ingest import batch, benchmark, copy_binary, record_blocks, warehouse
+from benchmarks import ingest_throughput as benchmark
+from ingest import batch, copy_binary, record_blocks, warehouse
 from ingest.formats import FormatSpec, get_format
 from ingest.formats.raw_tables import raw_table_ddl
 from ingest.formats.titles_common import JsonRecord

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from ingest.demo.api_server import ApiServer, Failure, demo_titles
+from demo_feeds.api_server import ApiServer, Failure, demo_titles
 from ingest.formats import format_names
 from ingest.models import UsageError
 from ingest.sources.rest_api import ApiAuthError, ApiError, fetch_pages
@@ -45,12 +40,6 @@ def _items(pages: Any) -> list[dict[str, Any]]:
         with page.opener() as handle:
             items += json.load(handle)["items"]
     return items
-
-
-def test_the_demo_titles_are_real_films_spread_over_the_days() -> None:
-    assert demo_titles(count=30, days=3) == TITLES
-    assert len(ON_NOV_2) == 10
-    assert {"provider_asset_id", "title", "release_year", "runtime_minutes", "updated_at"} <= set(TITLES[0])
 
 
 def test_cursor_paging_collects_every_page_of_the_interval(api: ApiServer) -> None:
@@ -164,20 +153,3 @@ def test_the_cli_reports_an_auth_failure_in_one_line(api: ApiServer, warehouse_d
     assert result.returncode == 1 and result.stdout == ""
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ingest: error: API refused the credentials (HTTP 401") and "not-the-token" not in last
-
-
-def test_the_server_command_prints_its_url() -> None:
-    include = Path(__file__).resolve().parents[2] / "include"
-    env = {**os.environ, "MEDIA_API_TOKEN": TOKEN, "PYTHONPATH": str(include)}
-    command = [sys.executable, "-m", "ingest.demo.api_server", "--port", "0", "--count", "12"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1/titles")
-        response = requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
-        assert len(response.json()["items"]) == 12
-        assert requests.get(url, timeout=10).status_code == 401
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

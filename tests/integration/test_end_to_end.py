@@ -54,7 +54,7 @@ def log_dir(test_env: dict[str, str]) -> Path:
 @pytest.fixture(scope="module")
 def first_publish(drop_root: Path, log_dir: Path, warehouse_dsn: str) -> dict[str, subprocess.CompletedProcess[str]]:
     """Every demo provider ingests one interval from its own transport (local, S3, SFTP, API), then one publish."""
-    from media_platform.demo_services import demo_services
+    from demo.services import demo_services
 
     runs: dict[str, subprocess.CompletedProcess[str]] = {}
     with demo_services(drop_root, date(2026, 11, 1), 3, seed=7) as service_env:

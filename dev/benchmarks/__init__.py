@@ -1,0 +1,1 @@
+"""Benchmarks and their data generators: ingest throughput, EIDR matching speed and its labelled evaluation."""

@@ -1,1 +1,0 @@
-"""Demo data generators that are not provider deliveries (the EIDR registry export)."""
