@@ -7,10 +7,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from ingest.formats.adi import parse_adi_file
 
 from ingest.demo_data import DemoDataSummary, write_demo_data
 from ingest.demo_packages import display_title
+from ingest.formats.adi import parse_adi_file
 from ingest.models import ParsedRecord, Quarantined
 
 START = date(2026, 11, 1)

@@ -1,4 +1,4 @@
-"""The ingest package's shape: no module imports another in a cycle, and no module imports Airflow."""
+"""The ingest package's shape: no import cycles, nothing that climbs back up, no Airflow imports."""
 
 from __future__ import annotations
 
@@ -82,6 +82,32 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 
 def test_the_graph_sees_imports_inside_functions() -> None:
     assert "ingest.run" in import_graph()["ingest.__main__"]
+
+
+def _closure(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for child in graph[todo.pop()] - seen:
+            seen.add(child)
+            todo.append(child)
+    return seen
+
+
+def test_nothing_climbs_back_up_to_the_run_or_the_cli() -> None:
+    graph = import_graph()
+    for name, imported in graph.items():
+        if name != "ingest.__main__":
+            assert "ingest.__main__" not in imported, name
+        if name not in ("ingest.__main__", "ingest.run"):
+            assert "ingest.run" not in imported, name
+
+
+def test_the_contract_and_the_registries_import_no_stage_logic() -> None:
+    graph = import_graph()
+    stages = {"ingest.run", "ingest.discover.files", "ingest.parse.files", "ingest.parse.group", "ingest.parse.pool"}
+    stages |= {name for name in graph if name.startswith("ingest.load.") and name != "ingest.load.raw_tables"}
+    for start in ("ingest.contract", "ingest.discover.transports", "ingest.parse.formats"):
+        assert not _closure(graph, start) & stages, start
 
 
 def test_no_module_imports_airflow() -> None:

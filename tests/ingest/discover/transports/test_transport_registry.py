@@ -39,7 +39,8 @@ def _variables_read(module: ModuleType) -> set[str]:
             if isinstance(target, ast.Name) and target.id == "env" and node.args and (name := value_of(node.args[0])):
                 found.add(name)
         elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "env":
-            if name := value_of(node.slice):
+            name = value_of(node.slice)
+            if name:
                 found.add(name)
     return found
 

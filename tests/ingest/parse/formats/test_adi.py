@@ -280,7 +280,7 @@ def test_mutated_adi_never_raises(data: bytes) -> None:
     _check_outcome(parse_adi_file(data, "fuzz.xml"))
 
 
-# --- the pyexpat reader (see test_ingest_adi_equivalence.py for the comparison with the ElementTree parser) ---------
+# --- the pyexpat reader (see test_adi_equivalence.py for the comparison with the ElementTree parser) ---------
 
 
 def test_entities_pointing_at_the_network_are_refused_and_never_fetched(reference: str) -> None:
