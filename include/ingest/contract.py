@@ -1,9 +1,4 @@
-"""The string contract between the Airflow side and `python -m ingest run`: flags, values, variables and the summary.
-
-Both sides import this module; it stays light (no pyarrow, psycopg2, fsspec or paramiko at import). Format names
-come from the format registry, transports (schemes, credential variables) from the transport registry and the REST
-source, API paging styles from the REST source: each is declared once, where it is implemented.
-"""
+"""The strings `python -m ingest run` shares with the Airflow side, owned here; light to import (no heavy deps)."""
 
 from __future__ import annotations
 

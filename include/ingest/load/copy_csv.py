@@ -1,5 +1,4 @@
-"""Rows as PostgreSQL CSV for COPY, formatted chunk by chunk while the server reads (the reference load path; record
-blocks go by binary COPY, ingest.load.copy_binary) and the text form of one value, which both paths store alike."""
+"""CSV COPY, the reference load path: rows formatted chunk by chunk, and the text PostgreSQL gets for a value."""
 
 from __future__ import annotations
 

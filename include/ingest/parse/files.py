@@ -1,5 +1,4 @@
-"""Read a batch's files and parse them into records, blocks and quarantine rows, in groups, in this process or in
-worker processes (ingest.parse.pool); files another interval already loaded (the ledger) are skipped."""
+"""Read a batch's files and parse them in groups, in this process or worker processes; skip what the ledger has."""
 
 from __future__ import annotations
 

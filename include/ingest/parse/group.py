@@ -1,5 +1,4 @@
-"""One group of files parsed in this process: the format's parser file by file (or all at once), then the records
-as one RecordBlock where their values allow it. A bad file becomes quarantine rows, never an error."""
+"""One group of files parsed in this process: outcomes in order, the records as one RecordBlock when they fit."""
 
 from __future__ import annotations
 

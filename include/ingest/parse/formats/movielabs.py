@@ -1,5 +1,4 @@
-"""MovieLabs XML helpers shared by the MEC, MMC and Avails parsers: elements by local name (namespaces ignored),
-records as JSON and hashes, MovieLabs value types, and one quarantine row per bad document or record."""
+"""MovieLabs XML helpers shared by the MEC, MMC and Avails parsers, and their one quarantine row per problem."""
 
 from __future__ import annotations
 
