@@ -18,10 +18,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingest import batch, discovery, parse_pool, record_blocks, warehouse
+from ingest import contract
+from ingest import run as ingest_run
+from ingest.discover import files as discovery
 from ingest.eidr import canonical_eidr, check_character
-from ingest.formats import get_format
+from ingest.load import record_blocks, warehouse
 from ingest.models import Batch, BatchStats
+from ingest.parse import files as parse_files_module
+from ingest.parse import pool as parse_pool
+from ingest.parse.formats import get_format
 
 DAY = date(2026, 11, 2)
 INTERVAL = (datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC))
@@ -47,10 +52,10 @@ JSON_OPTIONS = {"items_field": "items"}
 
 @dataclass(frozen=True)
 class Run:
-    """One repetition: seconds to parse the files on their own (batch.parse_files, in this process), seconds to load
-    what that parsed on its own (warehouse.replace_interval: COPY and commit, no parsing meanwhile), and seconds for
-    the real run's parse plus load (batch.parse_and_load: parsing while COPY loads, one transaction, commit). The
-    load alone bounds the real run: no parser, however fast, makes it quicker."""
+    """One repetition: seconds to parse the files on their own (ingest.parse.files.parse_files, in this process),
+    seconds to load what that parsed on its own (warehouse.replace_interval: COPY and commit, no parsing meanwhile),
+    and seconds for the real run's parse plus load (ingest.run.parse_and_load: parsing while COPY loads, one
+    transaction, commit). The load alone bounds the real run: no parser, however fast, makes it quicker."""
 
     parse_seconds: float
     total_seconds: float
@@ -188,7 +193,7 @@ def write_adi(count: int, folder: Path) -> None:
 
 
 def measure(name: str, root: Path, options: dict[str, Any], repeat: int, dsn: str | None, glob: str) -> FormatResult:
-    """Parse and load one format's delivery `repeat` times through batch.parse_files and warehouse.replace_interval."""
+    """Parse and load one format's delivery `repeat` times: parse_files, replace_interval and the real run."""
     spec = get_format(name)
     provider = f"benchmark_{name}"
     files = discovery.files_for_interval(root, glob, "%Y-%m-%d", *INTERVAL)
@@ -199,8 +204,8 @@ def measure(name: str, root: Path, options: dict[str, Any], repeat: int, dsn: st
         kinds = record_blocks.copy_kinds(warehouse.column_types(conn, spec.table), spec.columns)
         for attempt in range(repeat):
             clock = time.perf_counter()
-            with batch.gc_paused():  # as in parse_and_load
-                parsed = batch.parse_files(spec, files, options, kinds=kinds)
+            with ingest_run.gc_paused():  # as in parse_and_load
+                parsed = parse_files_module.parse_files(spec, files, options, kinds=kinds)
             parse_seconds = time.perf_counter() - clock
             load_batch = Batch(f"{provider}-load-{attempt}", provider, name, *INTERVAL)
             now = datetime.now(UTC)
@@ -214,7 +219,7 @@ def measure(name: str, root: Path, options: dict[str, Any], repeat: int, dsn: st
             _clean_up(conn, spec.table, provider)
             run_batch = Batch(f"{provider}-{attempt}", provider, name, *INTERVAL)
             clock = time.perf_counter()
-            parsed, stats, loaded, quarantined = batch.parse_and_load(conn, run_batch, spec, files, options)
+            parsed, stats, loaded, quarantined = ingest_run.parse_and_load(conn, run_batch, spec, files, options)
             total_seconds = time.perf_counter() - clock
             if result is None:
                 unit = "packages" if name == "adi" else "records"
@@ -294,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=100_000, help="CSV and JSON records (0 skips them)")
     parser.add_argument("--adi-packages", type=int, default=5_000, help="ADI packages (0 skips ADI)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per format; the best is reported too")
-    parser.add_argument("--dsn", default=None, help=f"warehouse libpq URL (default ${warehouse.DSN_ENV})")
+    parser.add_argument("--dsn", default=None, help=f"warehouse libpq URL (default ${contract.WAREHOUSE_DSN_ENV})")
     parser.add_argument("--json-out", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.records < 0 or args.adi_packages < 0:

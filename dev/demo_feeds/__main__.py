@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _adi(args: argparse.Namespace) -> str:
     from demo_feeds.adi import write_demo_data
-    from ingest.discovery import drop_path
+    from ingest.discover.transports.local import drop_path
     from ingest.models import UsageError
 
     if args.days < 1:
@@ -41,7 +41,7 @@ def _adi(args: argparse.Namespace) -> str:
 
 def _eidr_registry(args: argparse.Namespace) -> str:
     from demo_feeds.eidr_registry import write_demo_registry
-    from ingest.discovery import drop_path
+    from ingest.discover.transports.local import drop_path
 
     location = drop_path(args.location, {"MEDIA_DROP_ROOT": ".local/drop", **os.environ})
     return json.dumps(write_demo_registry(location, args.start_date, args.seed, args.size))

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _connect(dsn: str | None):  # noqa: ANN202 - psycopg2 connection
-    from ingest.warehouse import connect
+    from ingest.load.warehouse import connect
 
     return connect(dsn)
 

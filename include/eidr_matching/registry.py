@@ -39,8 +39,8 @@ def records_from_columns(rows: Iterable[Mapping[str, Any]]) -> list[RegistryReco
 
 def records_from_export(data: bytes, source_file: str = "registry") -> tuple[list[RegistryRecord], list[str]]:
     """Parse a CSV or XML bulk export in memory: the records and the quarantine reasons of rows that failed."""
-    from ingest.formats.eidr_registry import parse_registry_records
     from ingest.models import ParsedRecord
+    from ingest.parse.formats.eidr_registry import parse_registry_records
 
     outcomes = parse_registry_records(data, source_file)
     records = records_from_columns(o.columns for o in outcomes if isinstance(o, ParsedRecord))

@@ -298,8 +298,8 @@ def run_matching(
     started = now or datetime.now(UTC)
     run_id = f"match-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     ensure_tables(conn)
-    from ingest import warehouse
-    from ingest.formats import get_format
+    from ingest.load import warehouse
+    from ingest.parse.formats import get_format
 
     warehouse.ensure_tables(conn, get_format("eidr_registry"))
     with conn.cursor() as cur:
@@ -363,8 +363,8 @@ def record_override(
 
 def review_queue(conn: Connection, limit: int = 50, provider_id: str | None = None) -> list[dict[str, Any]]:
     """Assets in the review band without an active override, oldest first, each with its ranked candidates."""
-    from ingest import warehouse
-    from ingest.formats import get_format
+    from ingest.load import warehouse
+    from ingest.parse.formats import get_format
 
     ensure_tables(conn)
     warehouse.ensure_tables(conn, get_format("eidr_registry"))

@@ -1,14 +1,25 @@
-"""Command line: `python -m ingest run ...` loads one provider interval; `python -m ingest demo-data ...` makes data."""
+"""Command line: `python -m ingest run ...` loads one provider's deliveries for one data interval into raw."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
-from ingest.models import IngestError, UsageError
+from ingest.contract import (
+    API_PAGING,
+    DEFAULT_API_PAGING,
+    DEFAULT_DATE_IN_PATH,
+    DEFAULT_FILE_GLOB,
+    RUN_COMMAND,
+    Flag,
+    PickBy,
+    SourceKind,
+    format_names,
+)
+from ingest.models import IngestError
 
 log = logging.getLogger("ingest")
 
@@ -38,56 +49,51 @@ def _json_object(value: str) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The CLI contract the Airflow DAG builder depends on; change it only together with that builder."""
-    from ingest.batch import SOURCE_KINDS
-    from ingest.discovery import PICK_BY
-    from ingest.formats import format_names
-    from ingest.sources.rest_api import PAGING
-
+    """The CLI, built from ingest.contract: the Airflow side builds its arguments from the same module."""
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="load one provider's deliveries for one data interval into raw")
-    run.add_argument("--provider", required=True, help="our provider id, e.g. demo_adi")
-    run.add_argument("--format", required=True, choices=format_names(), help="delivery format")
+    run = commands.add_parser(RUN_COMMAND, help="load one provider's deliveries for one data interval into raw")
+    run.add_argument(Flag.PROVIDER, required=True, help="our provider id, e.g. demo_adi")
+    run.add_argument(Flag.FORMAT, required=True, choices=format_names(), help="delivery format")
     run.add_argument(
-        "--location",
+        Flag.LOCATION,
         required=True,
         help="drop folder (absolute, or relative to $MEDIA_DROP_ROOT) or URL: file:///path, s3://bucket/prefix, "
         "sftp://host[:port]/path, https://host/path/; with --source-kind api the API's URL. Credentials come only "
         "from the environment (AWS_*, MEDIA_S3_ENDPOINT_URL, MEDIA_SFTP_*, MEDIA_HTTP_TOKEN, MEDIA_API_TOKEN)",
     )
-    run.add_argument("--file-glob", default="*.xml", help="file name pattern, case-insensitive (default *.xml)")
-    run.add_argument("--date-in-path", default="%Y-%m-%d", help="strftime pattern of the delivery folders")
     run.add_argument(
-        "--source-kind", choices=SOURCE_KINDS, default="files", help="files in a drop location, or a REST API"
+        Flag.FILE_GLOB, default=DEFAULT_FILE_GLOB, help="file name pattern, case-insensitive (default *.xml)"
+    )
+    run.add_argument(Flag.DATE_IN_PATH, default=DEFAULT_DATE_IN_PATH, help="strftime pattern of the delivery folders")
+    run.add_argument(
+        Flag.SOURCE_KIND,
+        choices=tuple(SourceKind),
+        default=SourceKind.FILES,
+        help="files in a drop location, or a REST API",
     )
     run.add_argument(
-        "--pick-by",
-        choices=PICK_BY,
-        default="path-date",
+        Flag.PICK_BY,
+        choices=tuple(PickBy),
+        default=PickBy.PATH_DATE,
         help="pick files by delivery-date folder (--date-in-path) or by modification time in the interval",
     )
-    run.add_argument("--api-paging", choices=PAGING, default="cursor", help="API paging: next cursor or page number")
     run.add_argument(
-        "--api-options", type=_json_object, default={}, help="API field/parameter names and retry bounds, JSON"
+        Flag.API_PAGING, choices=API_PAGING, default=DEFAULT_API_PAGING, help="API paging: next cursor or page number"
     )
-    run.add_argument("--start", required=True, type=_aware_datetime, help="interval start (inclusive), ISO, tz-aware")
-    run.add_argument("--end", required=True, type=_aware_datetime, help="interval end (exclusive), ISO, tz-aware")
-    run.add_argument("--format-options", type=_json_object, default={}, help="the format's settings as a JSON object")
-    run.add_argument("--summary-file", type=Path, help="also write the JSON summary here (e.g. XCom return.json)")
-
-    demo = commands.add_parser("demo-data", help="write deterministic demo ADI deliveries into a drop folder")
-    demo.add_argument("--provider", default="demo_adi", help="provider id, used in asset ids")
-    demo.add_argument("--location", required=True, help="drop folder: absolute, or relative to $MEDIA_DROP_ROOT")
-    demo.add_argument("--start-date", required=True, type=date.fromisoformat, help="first delivery day, YYYY-MM-DD")
-    demo.add_argument("--days", type=int, default=3, help="number of delivery days")
-    demo.add_argument("--seed", type=int, default=7, help="random seed; same seed, same files")
+    run.add_argument(
+        Flag.API_OPTIONS, type=_json_object, default={}, help="API field/parameter names and retry bounds, JSON"
+    )
+    run.add_argument(Flag.START, required=True, type=_aware_datetime, help="interval start (inclusive), ISO, tz-aware")
+    run.add_argument(Flag.END, required=True, type=_aware_datetime, help="interval end (exclusive), ISO, tz-aware")
+    run.add_argument(Flag.FORMAT_OPTIONS, type=_json_object, default={}, help="the format's settings as a JSON object")
+    run.add_argument(Flag.SUMMARY_FILE, type=Path, help="also write the JSON summary here (e.g. XCom return.json)")
     return parser
 
 
 def _run(args: argparse.Namespace) -> str:
-    from ingest.batch import RunRequest, run
+    from ingest.run import RunRequest, run
 
     request = RunRequest(
         provider_id=args.provider,
@@ -110,22 +116,12 @@ def _run(args: argparse.Namespace) -> str:
     return summary
 
 
-def _demo_data(args: argparse.Namespace) -> str:
-    from ingest.demo_data import write_demo_data
-    from ingest.discovery import drop_path
-
-    if args.days < 1:
-        raise UsageError(f"--days must be at least 1, got {args.days}")
-    location = drop_path(args.location)
-    return write_demo_data(location, args.provider, args.start_date, args.days, args.seed).to_json()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the JSON result is the last stdout line, the log and any one-line error go to stderr."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        result = _run(args) if args.command == "run" else _demo_data(args)
+        result = _run(args)
     except IngestError as err:
         print(f"ingest: error: {err}", file=sys.stderr)
         return err.exit_code

@@ -1,4 +1,4 @@
-"""Values passed between discovery, parsing and loading: source files, parsed records, quarantined records, batches."""
+"""Values passed between discovery, parsing and loading (files, records, blocks, batches), and the errors they raise."""
 
 from __future__ import annotations
 
@@ -19,6 +19,29 @@ class UsageError(IngestError):
     """The arguments or the drop location are wrong: nothing was read or written."""
 
     exit_code = 2
+
+
+class Rejected(ValueError):
+    """A document or record that is not loaded (it is quarantined): the reason, and where in the file when known.
+
+    `position` is (line, column) for a document that does not parse; `fragment` an XPath-like path to the element
+    or row, e.g. /CoreMetadata/Basic[1]. Every format raises this one type; `location` turns it into the
+    quarantine row's source_location.
+    """
+
+    def __init__(self, reason: str, fragment: str | None = None, position: tuple[int, int] | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.fragment = fragment
+        self.position = position
+
+    def location(self, source_file: str, default: str | None = None) -> str:
+        """`file:line:column`, `file#fragment`, else `default` (the file itself when not given)."""
+        if self.position:
+            return f"{source_file}:{self.position[0]}:{self.position[1]}"
+        if self.fragment:
+            return f"{source_file}#{self.fragment}"
+        return source_file if default is None else default
 
 
 @dataclass(frozen=True)
@@ -59,13 +82,23 @@ class Quarantined:
 ParseOutcome = ParsedRecord | Quarantined
 
 
+class JsonRecord(dict):
+    """The original record as a dict that also carries its JSON text, so the loader does not serialise it twice.
+
+    Treat it as immutable: `json_text` is what raw.<table>.record receives, and record_hash is its SHA-256.
+    """
+
+    __slots__ = ("json_text",)
+    json_text: str
+
+
 @dataclass(frozen=True)
 class RecordBlock:
     """Records as columns: pyarrow arrays of equal length, loaded with binary COPY. A column-wise parser makes one
-    per file; ingest.record_blocks makes one of a group of files' records.
+    per file; ingest.load.record_blocks makes one of a group of files' records.
 
     `columns` holds the format's columns (FormatSpec.columns) and `pg_types` their PostgreSQL types for binary COPY
-    (see ingest.copy_binary); a `record` column holds the original record's JSON text. records() gives the same
+    (see ingest.load.copy_binary); a `record` column holds the original record's JSON text. records() gives the same
     records as ParsedRecord objects, for tests and for any code that wants rows.
     """
 
@@ -81,8 +114,6 @@ class RecordBlock:
 
     def records(self) -> list[ParsedRecord]:
         """The rows as ParsedRecord, values as Python objects (a `record` is a JsonRecord carrying its text)."""
-        from ingest.formats.titles_common import JsonRecord
-
         names = list(self.columns)
         values = [self.columns[name].to_pylist() for name in names]
         one_file = isinstance(self.source_file, str)
@@ -105,6 +136,39 @@ class RecordBlock:
 
 
 ParseResult = ParseOutcome | RecordBlock
+
+
+@dataclass(frozen=True)
+class LedgerFile:
+    """One file as the ledger knows it: where it is, what it looked like, and the interval that loaded it."""
+
+    file_path: str
+    size_bytes: int | None
+    modified_at: datetime | None
+    etag: str | None
+    checksum: str | None
+    batch_id: str = ""
+    interval_start: datetime | None = None
+    interval_end: datetime | None = None
+
+    def same_content(self, other: LedgerFile) -> bool:
+        """Same file: sizes agree when both are known, and the etag, else the checksum, agrees when both have one.
+
+        The modification time is not compared: a touched but unchanged file is still the same delivery.
+        """
+        if None not in (self.size_bytes, other.size_bytes) and self.size_bytes != other.size_bytes:
+            return False
+        if self.etag and other.etag:
+            return self.etag == other.etag
+        if self.checksum and other.checksum:
+            return self.checksum == other.checksum
+        return self.size_bytes is not None and self.size_bytes == other.size_bytes
+
+    def needs_checksum(self, other: LedgerFile) -> bool:
+        """Whether only the checksum (i.e. reading the bytes) can tell if `other` is this file."""
+        if not (self.etag and other.etag) and self.checksum and not other.checksum:
+            return None in (self.size_bytes, other.size_bytes) or self.size_bytes == other.size_bytes
+        return False
 
 
 @dataclass(frozen=True)

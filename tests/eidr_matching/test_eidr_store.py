@@ -16,10 +16,10 @@ from psycopg2.extras import RealDictCursor
 
 from demo_feeds.eidr_registry import render_csv
 from eidr_matching import store
-from ingest import warehouse
-from ingest.formats import get_format
-from ingest.formats.eidr_registry import parse_registry_records
+from ingest.load import warehouse
 from ingest.models import Batch, BatchStats
+from ingest.parse.formats import get_format
+from ingest.parse.formats.eidr_registry import parse_registry_records
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 2, 6, tzinfo=UTC)

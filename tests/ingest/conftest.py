@@ -49,7 +49,7 @@ def run_cli(args: list[str], env: dict[str, str], unset: tuple[str, ...] = ()) -
 @pytest.fixture()
 def conn(warehouse_dsn: str) -> Iterator[Any]:
     """A warehouse connection with the raw schema and every format's table in place; closed afterwards."""
-    from ingest import warehouse
+    from ingest.load import warehouse
 
     connection = warehouse.connect(warehouse_dsn)
     warehouse.ensure_tables(connection)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from psycopg2.extras import RealDictCursor
 
-from ingest import warehouse
-from ingest.formats import get_format
+from ingest.load import warehouse
 from ingest.models import Batch, BatchStats, ParsedRecord, Quarantined
+from ingest.parse.formats import get_format
 
 PUBLIC = Path(__file__).resolve().parents[1] / "fixtures" / "public"
 NEW_FORMATS = {"mec": "mec", "mmc": "mmc", "avails_xml": "avails_xml", "avails_xlsx": "avails_xlsx"}

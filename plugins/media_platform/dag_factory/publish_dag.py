@@ -78,7 +78,7 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
         @task(task_id="audit_marts")
         def audit_marts() -> dict[str, Any]:
             from media_platform.audit.gx_checkpoint import raise_for_result, run_audit
-            from media_platform.tasks.warehouse import resolve_warehouse_dsn
+            from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
             result = run_audit(resolve_warehouse_dsn(), AUDIT_SCHEMA, list(MART_TABLES), settings.gx_root_dir)
             raise_for_result(result)
@@ -87,7 +87,7 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
         @task(task_id="publish", outlets=[reporting_asset(table) for table in MART_TABLES])
         def publish() -> dict[str, int]:
             from media_platform.tasks.publish import publish_tables
-            from media_platform.tasks.warehouse import resolve_warehouse_dsn
+            from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
             return publish_tables(resolve_warehouse_dsn(), list(MART_TABLES), AUDIT_SCHEMA, REPORTING_SCHEMA)
 

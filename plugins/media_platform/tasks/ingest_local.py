@@ -19,7 +19,7 @@ from media_platform.config.constants import Transport
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import INCLUDE_DIR
 from media_platform.tasks.ingest_cli import INGEST_ENTRYPOINT, ingest_arguments
-from media_platform.tasks.warehouse import resolve_warehouse_dsn
+from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

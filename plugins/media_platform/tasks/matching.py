@@ -34,7 +34,7 @@ def run_matching(log_line: Callable[[str], None]) -> dict[str, Any]:
     from pathlib import Path
 
     from media_platform.tasks.ingest_local import local_ingest_env, read_summary, run_streaming
-    from media_platform.tasks.warehouse import resolve_warehouse_dsn
+    from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
     dsn = resolve_warehouse_dsn()
     full = registry_reloaded_since_last_match(dsn)

@@ -123,7 +123,7 @@ class TestIngestFromTheServices:
         assert (svc.DEMO_API_LOCATION, svc.API_TITLES_PATH) == ("http://127.0.0.1:18980/v1/titles", TITLES_PATH)
 
     def test_sftp_clients_cannot_leave_the_served_root(self, running: Running) -> None:
-        from ingest.transports import open_location
+        from ingest.discover.transports import open_location
 
         env = _env_for(running, svc.AVAILS_CONN_ID, Transport.SFTP)
         location = open_location("sftp://127.0.0.1:18922/", env)

@@ -10,8 +10,8 @@ import pytest
 
 from demo_feeds.adi import DemoDataSummary, write_demo_data
 from demo_feeds.catalogue import display_title
-from ingest.formats.adi import parse_adi_file
 from ingest.models import ParsedRecord, Quarantined
+from ingest.parse.formats.adi import parse_adi_file
 
 START = date(2026, 11, 1)
 

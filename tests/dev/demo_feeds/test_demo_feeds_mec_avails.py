@@ -13,8 +13,8 @@ import pytest
 from demo_feeds.avails import write_demo_avails
 from demo_feeds.catalogue import display_title
 from demo_feeds.mec import write_demo_mec
-from ingest.formats import get_format
 from ingest.models import ParsedRecord, Quarantined
+from ingest.parse.formats import get_format
 
 START = date(2026, 11, 1)
 

@@ -102,7 +102,7 @@ def test_one_bad_file_does_not_hide_the_others(tmp_path: Path) -> None:
 
 
 def test_config_formats_are_the_ingest_package_formats() -> None:
-    from ingest.formats import format_names
+    from ingest.parse.formats import format_names
 
     assert {member.value for member in SourceFormat} == set(format_names())
 

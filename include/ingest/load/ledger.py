@@ -1,0 +1,76 @@
+"""The processed-files ledger raw.ingest_ledger: which files each interval loaded, so no other interval reloads them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg2.extensions import connection as Connection
+from psycopg2.extras import execute_values
+
+from ingest.models import Batch, LedgerFile
+
+_DDL_LOCK_KEY = 7_240_512  # any constant: serialises concurrent `create ... if not exists`
+
+DDL = """
+create table if not exists raw.ingest_ledger (
+    provider_id text not null,
+    location text not null,
+    file_path text not null,
+    size_bytes bigint,
+    modified_at timestamptz,
+    etag text,
+    checksum text,
+    batch_id text not null,
+    interval_start timestamptz not null,
+    interval_end timestamptz not null,
+    loaded_at timestamptz not null,
+    primary key (provider_id, location, file_path, interval_start, interval_end)
+);
+"""
+
+COLUMNS = (
+    "provider_id", "location", "file_path", "size_bytes", "modified_at", "etag", "checksum", "batch_id",
+    "interval_start", "interval_end", "loaded_at",
+)  # fmt: skip
+
+
+def ensure_table(conn: Connection) -> None:
+    """Create raw.ingest_ledger when missing (the raw schema exists: warehouse.ensure_tables runs first)."""
+    with conn, conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+        cur.execute(DDL)
+
+
+def loaded_elsewhere(conn: Connection, batch: Batch, location: str) -> dict[str, list[LedgerFile]]:
+    """Files of this provider and location already loaded for any interval other than the batch's, by path."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "select file_path, size_bytes, modified_at, etag, checksum, batch_id, interval_start, interval_end"
+            " from raw.ingest_ledger where provider_id = %s and location = %s"
+            " and (interval_start, interval_end) <> (%s, %s) order by loaded_at",
+            (batch.provider_id, location, batch.interval_start, batch.interval_end),
+        )
+        rows = cur.fetchall()
+    found: dict[str, list[LedgerFile]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(LedgerFile(*row))
+    return found
+
+
+def replace_rows(cur: Any, batch: Batch, location: str, files: Sequence[LedgerFile], loaded_at: datetime) -> None:
+    """Inside the batch's transaction: the interval's ledger rows become exactly the files this batch loaded."""
+    cur.execute(
+        "delete from raw.ingest_ledger where provider_id = %s and interval_start = %s and interval_end = %s",
+        (batch.provider_id, batch.interval_start, batch.interval_end),
+    )
+    rows = [
+        (
+            batch.provider_id, location, f.file_path, f.size_bytes, f.modified_at, f.etag, f.checksum,
+            batch.batch_id, batch.interval_start, batch.interval_end, loaded_at,
+        )
+        for f in files
+    ]  # fmt: skip
+    if rows:
+        execute_values(cur, f"insert into raw.ingest_ledger ({', '.join(COLUMNS)}) values %s", rows)

@@ -1,0 +1,306 @@
+"""The raw schema: its DDL, and loading one batch with COPY in one transaction that replaces the interval's rows."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg2
+from psycopg2.extensions import connection as Connection
+
+from ingest.contract import WAREHOUSE_DSN_ENV
+from ingest.load import copy_binary, copy_csv, record_blocks
+from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined, RecordBlock
+from ingest.parse.formats import FormatSpec, all_formats
+
+SCHEMA = "raw"
+_DDL_LOCK_KEY = 7_240_511  # any constant: serialises concurrent `create ... if not exists`
+
+DDL = """
+create schema if not exists raw;
+
+create table if not exists raw.ingest_batches (
+    batch_id text primary key,
+    provider_id text not null,
+    source_format text not null,
+    interval_start timestamptz not null,
+    interval_end timestamptz not null,
+    files_read int not null,
+    records_read int not null,
+    records_loaded int not null,
+    records_quarantined int not null,
+    bytes_read bigint not null,
+    started_at timestamptz not null,
+    finished_at timestamptz not null
+);
+create index if not exists ingest_batches_interval_idx
+    on raw.ingest_batches (provider_id, interval_start, interval_end);
+
+create table if not exists raw.quarantine (
+    batch_id text not null,
+    provider_id text not null,
+    source_format text not null,
+    interval_start timestamptz not null,
+    interval_end timestamptz not null,
+    source_file text not null,
+    source_location text,
+    reason text not null,
+    raw_record text,
+    quarantined_at timestamptz not null
+);
+create index if not exists quarantine_interval_idx on raw.quarantine (provider_id, interval_start, interval_end);
+"""
+
+RECORD_META_COLUMNS = (
+    "batch_id", "provider_id", "interval_start", "interval_end", "source_file", "source_location", "loaded_at",
+    "record_hash",
+)  # fmt: skip
+BATCH_COLUMNS = (
+    "batch_id", "provider_id", "source_format", "interval_start", "interval_end", "files_read", "records_read",
+    "records_loaded", "records_quarantined", "bytes_read", "started_at", "finished_at",
+)  # fmt: skip
+QUARANTINE_COLUMNS = (
+    "batch_id", "provider_id", "source_format", "interval_start", "interval_end", "source_file", "source_location",
+    "reason", "raw_record", "quarantined_at",
+)  # fmt: skip
+
+
+class ReconciliationError(IngestError):
+    """Rows written do not add up to records read: the transaction is rolled back, nothing is committed."""
+
+
+def connect(dsn: str | None = None) -> Connection:
+    """Connect to the warehouse: the given libpq URL, else $WAREHOUSE_DSN, else libpq defaults (PG* variables)."""
+    dsn = dsn if dsn is not None else os.environ.get(WAREHOUSE_DSN_ENV, "")
+    try:
+        return psycopg2.connect(dsn)
+    except psycopg2.OperationalError as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise IngestError(f"cannot connect to the warehouse: {first_line}") from err
+
+
+def ensure_tables(conn: Connection, spec: FormatSpec | None = None) -> None:
+    """Create the raw schema, the shared tables and the format's table (every format's without one) when missing.
+
+    Safe when several runs start at once.
+    """
+    specs = [spec] if spec is not None else all_formats()
+    with conn, conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+        cur.execute(DDL)
+        for format_spec in specs:
+            cur.execute(format_spec.ddl)
+
+
+def replace_interval(
+    conn: Connection,
+    batch: Batch,
+    spec: FormatSpec,
+    records: Iterable[ParsedRecord],
+    quarantined: Sequence[Quarantined],
+    stats: BatchStats | Callable[[], BatchStats],
+    also: Callable[[Any], None] | None = None,
+    blocks: Iterable[RecordBlock] = (),
+) -> tuple[int, int]:
+    """In one transaction: delete the provider's rows for this exact interval, COPY the new ones, record the batch.
+
+    Returns (records loaded, records quarantined) as counted by PostgreSQL; raises ReconciliationError, rolling
+    back, when they do not add up to the records read. `also(cursor)` runs last inside the same transaction (the
+    processed-files ledger replaces the interval's rows there, see ingest.load.ledger).
+
+    `blocks` (records parsed column-wise) are loaded first, with binary COPY, then `records`; both may be produced
+    while they are loaded (ingest.run.parse_and_load parses in a thread meanwhile): `quarantined` and `stats` (then a
+    function) are read only once both are exhausted.
+    """
+    key = (batch.provider_id, batch.interval_start, batch.interval_end)
+    with conn, conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", ("|".join(map(str, key)),))
+        for table in (spec.table, "quarantine", "ingest_batches"):
+            cur.execute(
+                f"delete from {SCHEMA}.{table} where provider_id = %s and interval_start = %s and interval_end = %s",
+                key,
+            )
+        loaded_at = datetime.now(UTC)
+        meta = (batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, loaded_at)
+        loaded = _copy_blocks(cur, spec, meta, blocks)
+        record_rows = (
+            (
+                batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, r.source_file,
+                r.source_location, loaded_at, r.record_hash, *(r.columns[c] for c in spec.columns),
+            )
+            for r in records
+        )  # fmt: skip
+        loaded += _copy(cur, spec.table, RECORD_META_COLUMNS + spec.columns, record_rows)
+        stats = stats() if callable(stats) else stats
+        finished_at = stats.finished_at
+        quarantine_rows = (
+            (
+                batch.batch_id, batch.provider_id, batch.source_format, batch.interval_start, batch.interval_end,
+                q.source_file, q.source_location, q.reason, q.raw_record, loaded_at,
+            )
+            for q in quarantined
+        )  # fmt: skip
+        in_quarantine = _copy(cur, "quarantine", QUARANTINE_COLUMNS, quarantine_rows)
+        if stats.records_read != loaded + in_quarantine:
+            raise ReconciliationError(
+                f"records read ({stats.records_read}) != loaded ({loaded}) + quarantined ({in_quarantine}); rolled back"
+            )
+        cur.execute(
+            f"insert into {SCHEMA}.ingest_batches ({', '.join(BATCH_COLUMNS)})"
+            f" values ({', '.join(['%s'] * len(BATCH_COLUMNS))})",
+            (
+                batch.batch_id, batch.provider_id, batch.source_format, batch.interval_start, batch.interval_end,
+                stats.files_read, stats.records_read, loaded, in_quarantine, stats.bytes_read,
+                stats.started_at, finished_at,
+            ),
+        )  # fmt: skip
+        if also is not None:
+            also(cur)
+    return loaded, in_quarantine
+
+
+def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY rows into raw.<table>; returns the row count PostgreSQL reports.
+
+    The rows are formatted as CSV chunk by chunk while PostgreSQL reads them (copy_csv.CopyStream), so the server
+    parses one chunk while Python formats the next: on two cores, load time is about max(formatting, server), not
+    their sum.
+    """
+    sql = f"copy {SCHEMA}.{table} ({', '.join(columns)}) from stdin with (format csv)"
+    guarded = _Guarded(rows)
+    _copy_expert(cur, sql, copy_csv.CopyStream(guarded), guarded)
+    return int(cur.rowcount)
+
+
+class _Guarded:
+    """An iterator that keeps what the wrapped one raised (the parser's failure while COPY reads from it): psycopg2
+    reports any error inside a COPY source as "COPY from stdin failed"."""
+
+    def __init__(self, items: Iterable[Any]):
+        self._items = iter(items)
+        self.failure: BaseException | None = None
+
+    def __iter__(self) -> _Guarded:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return next(self._items)
+        except StopIteration:
+            raise
+        except BaseException as err:
+            self.failure = err
+            raise
+
+
+def _copy_expert(cur: Any, sql: str, source: Any, guarded: _Guarded) -> None:
+    """cur.copy_expert, re-raising the source's own failure instead of psycopg2's report of it."""
+    try:
+        cur.copy_expert(sql, source, size=_COPY_CHUNK_BYTES)
+    except psycopg2.Error:
+        if guarded.failure is not None:
+            raise guarded.failure from None
+        raise
+
+
+def _copy_blocks(cur: Any, spec: FormatSpec, meta: tuple[Any, ...], blocks: Iterable[RecordBlock]) -> int:
+    """Binary COPY of RecordBlocks into raw.<table>, encoded in runs of about _ENCODE_ROWS rows; returns the row
+    count.
+
+    Nothing is sent, not even the COPY command, when there is no block.
+    """
+    batch_id, provider_id, interval_start, interval_end, loaded_at = meta
+    pending = _Guarded(blocks)
+    first = next(pending, None)
+    if first is None:
+        return 0
+    actual = _column_types(cur, spec.table)
+
+    def encode(block: RecordBlock) -> bytes:
+        types = {name: _binary_kind(kind, actual.get(name)) for name, kind in block.pg_types.items()}
+        columns = [
+            (copy_binary.TEXT, batch_id), (copy_binary.TEXT, provider_id),
+            (copy_binary.TIMESTAMPTZ, interval_start), (copy_binary.TIMESTAMPTZ, interval_end),
+            (copy_binary.TEXT, block.source_file), (copy_binary.TEXT, block.source_locations),
+            (copy_binary.TIMESTAMPTZ, loaded_at), (copy_binary.TEXT, block.record_hashes),
+            *((types[name], block.columns[name]) for name in spec.columns),
+        ]  # fmt: skip
+        return copy_binary.encode_rows(columns, block.num_rows)
+
+    def encoded() -> Iterator[bytes]:
+        yield copy_binary.HEADER
+        for small in _in_runs(itertools.chain([first], pending)):
+            try:
+                yield encode(record_blocks.concat(small))
+            except ValueError:  # blocks typed differently: each on its own
+                yield b"".join(encode(block) for block in small)
+        yield copy_binary.TRAILER
+
+    sql = (
+        f"copy {SCHEMA}.{spec.table} ({', '.join(RECORD_META_COLUMNS + spec.columns)}) from stdin with (format binary)"
+    )
+    _copy_expert(cur, sql, _ChunkReader(encoded()), pending)
+    return int(cur.rowcount)
+
+
+def _in_runs(blocks: Iterable[RecordBlock]) -> Iterator[list[RecordBlock]]:
+    """Consecutive blocks in runs of at least _ENCODE_ROWS rows (the last may have fewer): encoding a block costs a
+    few pyarrow calls per column whatever its size, and a row-by-row format's block may hold a few records."""
+    run: list[RecordBlock] = []
+    rows = 0
+    for block in blocks:
+        run.append(block)
+        rows += block.num_rows
+        if rows >= _ENCODE_ROWS:
+            yield run
+            run, rows = [], 0
+    if run:
+        yield run
+
+
+_ENCODE_ROWS = 2_000
+
+
+def column_types(conn: Connection, table: str) -> dict[str, str]:
+    """raw.<table>'s column name -> PostgreSQL type name, read in a transaction of its own."""
+    with conn, conn.cursor() as cur:
+        return _column_types(cur, table)
+
+
+def _column_types(cur: Any, table: str) -> dict[str, str]:
+    """raw.<table>'s column name -> PostgreSQL type name (json, jsonb, text...)."""
+    cur.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = %s and table_name = %s",
+        (SCHEMA, table),
+    )
+    return dict(cur.fetchall())
+
+
+def _binary_kind(kind: str, actual: str | None) -> str:
+    """The binary COPY encoding for a column the parser typed `kind`: a json value goes to a jsonb column (made by
+    an earlier version) with jsonb's version byte."""
+    return copy_binary.JSONB if kind == copy_binary.JSON and actual == copy_binary.JSONB else kind
+
+
+class _ChunkReader:
+    """A file-like object over an iterator of byte strings, for COPY FROM STDIN."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._pending = memoryview(chunk)
+        size = len(self._pending) if size is None or size < 0 else size
+        out, self._pending = self._pending[:size], self._pending[size:]
+        return bytes(out)
+
+
+_COPY_CHUNK_BYTES = 1 << 20
