@@ -1,38 +1,16 @@
-"""Names shared across the platform: formats, transports, execution modes, schemas."""
+"""Names shared across the platform: formats, transports (from the ingest contract), execution modes, schemas."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from ingest import contract
 
-class SourceFormat(StrEnum):
-    """Delivery formats the ingest package can parse."""
-
-    ADI = "adi"
-    MEC = "mec"
-    MMC = "mmc"
-    AVAILS_XML = "avails_xml"
-    AVAILS_XLSX = "avails_xlsx"
-    CSV = "csv"
-    JSON = "json"
-    EIDR_REGISTRY = "eidr_registry"
-
-
-class Transport(StrEnum):
-    """Where deliveries are picked up from."""
-
-    LOCAL = "local"
-    S3 = "s3"
-    SFTP = "sftp"
-    HTTP = "http"
-    API = "api"
-
-
-class PickBy(StrEnum):
-    """How files are matched to a data interval."""
-
-    PATH_DATE = "path_date"
-    MODIFIED_TIME = "modified_time"
+# The ingest package owns the format and transport names (its registries) and the pick-by values (its CLI
+# contract); the provider config validates against these enums, built from them so they are never typed twice.
+SourceFormat = StrEnum("SourceFormat", {name.upper(): name for name in contract.format_names()})  # type: ignore[misc]
+Transport = StrEnum("Transport", {name.upper(): name for name in contract.transport_names()})  # type: ignore[misc]
+PickBy = contract.PickBy
 
 
 class ExecutionMode(StrEnum):

@@ -6,14 +6,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ingest import contract
 from media_platform.config.constants import CRON_PRESETS, PickBy, SourceFormat, Transport
 
-PROVIDER_ID_PATTERN = r"^[a-z][a-z0-9_]{1,40}$"
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
 
 
@@ -35,30 +35,28 @@ class _Model(BaseModel):
 class ApiConfig(_Model):
     """A provider REST API: paging style and the ingest CLI's --api-options (field and parameter names, limits)."""
 
-    paging: Literal["cursor", "page"] = "cursor"
+    paging: str = Field(default=contract.DEFAULT_API_PAGING, description=f"one of {', '.join(contract.API_PAGING)}")
     options: dict[str, Any] = Field(default_factory=dict)
 
-
-_LOCATION_SCHEMES: dict[Transport, tuple[str, ...]] = {
-    Transport.LOCAL: ("", "file"),
-    Transport.S3: ("s3",),
-    Transport.SFTP: ("sftp",),
-    Transport.HTTP: ("http", "https"),
-    Transport.API: ("http", "https"),
-}
+    @field_validator("paging")
+    @classmethod
+    def _known_paging(cls, value: str) -> str:
+        if value not in contract.API_PAGING:
+            raise ValueError(f"expected one of {', '.join(contract.API_PAGING)}, got {value!r}")
+        return value
 
 
 class SourceConfig(_Model):
     """Where and how the provider delivers: the ingest CLI gets these as arguments."""
 
-    transport: Transport = Transport.LOCAL
+    transport: Transport = Transport("local")
     location: str = Field(
         description="local path (relative ones are under MEDIA_DROP_ROOT), s3://bucket/prefix, sftp://host/path, "
         "https://host/path or the API endpoint URL"
     )
-    file_glob: str = "*.xml"
+    file_glob: str = contract.DEFAULT_FILE_GLOB
     date_in_path: str = Field(
-        default="%Y-%m-%d",
+        default=contract.DEFAULT_DATE_IN_PATH,
         description="strftime pattern of the delivery-date folder; files are picked by the data interval",
     )
     pick_by: PickBy = PickBy.PATH_DATE
@@ -70,13 +68,14 @@ class SourceConfig(_Model):
     @model_validator(mode="after")
     def _location_fits_transport(self) -> SourceConfig:
         scheme = self.location.split("://", 1)[0].lower() if "://" in self.location else ""
-        allowed = _LOCATION_SCHEMES[self.transport]
+        spec = contract.transport(self.transport)
+        allowed = spec.schemes
         if scheme not in allowed:
             shown = " or ".join(f"{s}://..." if s else "a path" for s in allowed)
             raise ValueError(f"location: transport {self.transport.value} expects {shown}, got {self.location!r}")
         if "@" in self.location.split("://", 1)[-1].split("/", 1)[0]:
             raise ValueError("location: credentials do not belong in the location; use credentials_conn_id/secrets")
-        if (self.transport is Transport.API) != (self.api is not None):
+        if (spec.source_kind == contract.SourceKind.API) != (self.api is not None):
             raise ValueError("api: required exactly when transport is api")
         return self
 
@@ -92,7 +91,7 @@ class PodConfig(_Model):
 class ProviderConfig(_Model):
     """One content provider: what it delivers, when, who owns it and who is alerted."""
 
-    provider_id: Annotated[str, Field(pattern=PROVIDER_ID_PATTERN)]
+    provider_id: Annotated[str, Field(pattern=contract.PROVIDER_ID_PATTERN)]
     display_name: str
     format: SourceFormat
     source: SourceConfig

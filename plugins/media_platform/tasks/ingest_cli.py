@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from media_platform.config.constants import PickBy
+from ingest import contract
 from media_platform.config.provider import ProviderConfig
 
 INGEST_ENTRYPOINT = ("python", "-m", "ingest")
@@ -14,28 +12,34 @@ _JINJA_MARKERS = ("{{", "{%", "{#")
 
 
 def ingest_arguments(config: ProviderConfig) -> list[str]:
-    """The CLI arguments after `python -m ingest`, the data interval as Jinja templates; both paths use this list."""
-    fixed = {
-        "--provider": config.provider_id,
-        "--format": config.format.value,
-        "--location": config.source.location,
-        "--file-glob": config.source.file_glob,
-        "--date-in-path": config.source.date_in_path,
-    }
-    for flag, value in fixed.items():
+    """The CLI arguments after `python -m ingest`, the data interval as Jinja templates; both paths use this list.
+
+    The ingest package's contract builds the list, so the flags and their values have one owner. Values from the
+    YAML must not carry Jinja markup: Airflow would render it.
+    """
+    source = config.source
+    for flag, value in (
+        (contract.Flag.PROVIDER, config.provider_id),
+        (contract.Flag.LOCATION, source.location),
+        (contract.Flag.FILE_GLOB, source.file_glob),
+        (contract.Flag.DATE_IN_PATH, source.date_in_path),
+    ):
         if any(marker in value for marker in _JINJA_MARKERS):
             raise ValueError(
                 f"{config.provider_id}: {flag} value {value!r} contains Jinja markup, which would be rendered"
             )
-    source = config.source
-    if config.format_options:
-        fixed["--format-options"] = json.dumps(config.format_options, sort_keys=True)
-    if source.pick_by is not PickBy.PATH_DATE:
-        fixed["--pick-by"] = source.pick_by.value.replace("_", "-")
-    if source.api is not None:
-        fixed["--source-kind"] = "api"
-        fixed["--api-paging"] = source.api.paging
-        if source.api.options:
-            fixed["--api-options"] = json.dumps(source.api.options, sort_keys=True)
-    interval = ["--start", INTERVAL_START, "--end", INTERVAL_END]
-    return ["run", *(item for pair in fixed.items() for item in pair), *interval]
+    spec = contract.transport(source.transport)
+    return contract.run_arguments(
+        config.provider_id,
+        config.format.value,
+        source.location,
+        INTERVAL_START,
+        INTERVAL_END,
+        file_glob=source.file_glob,
+        date_in_path=source.date_in_path,
+        pick_by=source.pick_by,
+        format_options=config.format_options or None,
+        source_kind=spec.source_kind,
+        api_paging=source.api.paging if source.api else contract.DEFAULT_API_PAGING,
+        api_options=(source.api.options or None) if source.api else None,
+    )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
-from media_platform.config.constants import Transport
+from ingest import contract
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import INCLUDE_DIR
 from media_platform.tasks.ingest_cli import INGEST_ENTRYPOINT, ingest_arguments
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 # Worker variables the local child may see; everything else (Airflow's own settings included) stays out, like in a pod.
-_LOCAL_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT", "MEDIA_DROP_ROOT")
+_LOCAL_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT", contract.DROP_ROOT_ENV)
 _TAIL_LINES = 20
 
 
@@ -34,7 +34,7 @@ def local_ingest_env(dsn: str, environ: Mapping[str, str] | None = None) -> dict
     source = os.environ if environ is None else environ
     env = {key: source[key] for key in _LOCAL_PASSTHROUGH if key in source}
     python_path = [str(INCLUDE_DIR), *filter(None, source.get("PYTHONPATH", "").split(os.pathsep))]
-    env.update(WAREHOUSE_DSN=dsn, PYTHONPATH=os.pathsep.join(python_path), PYTHONUNBUFFERED="1")
+    env.update({contract.WAREHOUSE_DSN_ENV: dsn}, PYTHONPATH=os.pathsep.join(python_path), PYTHONUNBUFFERED="1")
     return env
 
 
@@ -86,7 +86,7 @@ def read_summary(summary_file: Path, tail: Sequence[str]) -> dict[str, Any]:
 
 def ingest_command(arguments: Sequence[str], summary_file: Path) -> list[str]:
     """The pod's command and arguments, run by this worker's interpreter instead of the image's `python`."""
-    return [sys.executable, *INGEST_ENTRYPOINT[1:], *arguments, "--summary-file", str(summary_file)]
+    return [sys.executable, *INGEST_ENTRYPOINT[1:], *arguments, contract.Flag.SUMMARY_FILE.value, str(summary_file)]
 
 
 def run_ingest_subprocess(
@@ -109,7 +109,7 @@ class LocalIngestOperator(BaseOperator):
     ui_color = "#e8f4ea"
 
     def __init__(
-        self, *, arguments: list[str], transport: Transport = Transport.LOCAL, credentials_conn_id: str | None = None,
+        self, *, arguments: list[str], transport: str = "local", credentials_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(**kwargs)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ingest import contract
 from media_platform.config.provider import PodConfig, ProviderConfig
 from media_platform.config.settings import env_choice
 from media_platform.tasks.ingest_cli import INGEST_ENTRYPOINT, ingest_arguments
@@ -135,10 +136,10 @@ def build_kubernetes_task(
         image_pull_policy=pod.image_pull_policy,
         service_account_name=pod.service_account_name,
         cmds=list(INGEST_ENTRYPOINT),
-        arguments=[*ingest_arguments(config), "--summary-file", KPO_SUMMARY_FILE],
+        arguments=[*ingest_arguments(config), contract.Flag.SUMMARY_FILE.value, KPO_SUMMARY_FILE],
         env_vars={
-            "MEDIA_DROP_ROOT": pod.drop_root,
-            "INGEST_PARSE_WORKERS": _parse_workers(resources.limits["cpu"]),
+            contract.DROP_ROOT_ENV: pod.drop_root,
+            contract.PARSE_WORKERS_ENV: _parse_workers(resources.limits["cpu"]),
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         },

@@ -32,12 +32,12 @@ PORTS = (svc.S3_PORT, svc.SFTP_PORT, svc.API_PORT)
 PROVIDERS = {
     "demo_mec": (
         svc.MEC_CONN_ID,
-        Transport.S3,
+        Transport("s3"),
         ["--format", "mec", "--location", svc.DEMO_MEC_LOCATION, "--file-glob", "*.xml", "--date-in-path", "%Y-%m-%d"],
     ),
     "demo_avails": (
         svc.AVAILS_CONN_ID,
-        Transport.SFTP,
+        Transport("sftp"),
         [
             "--format", "avails_xlsx", "--location", svc.DEMO_AVAILS_LOCATION, "--file-glob", "*.xlsx",
             "--date-in-path", "%Y-%m-%d",
@@ -45,7 +45,7 @@ PROVIDERS = {
     ),
     "demo_api": (
         svc.API_CONN_ID,
-        Transport.API,
+        Transport("api"),
         [
             "--format", "json", "--source-kind", "api", "--location", svc.DEMO_API_LOCATION,
             "--format-options", '{"items_field": "items"}', "--api-paging", "cursor",
@@ -99,18 +99,18 @@ class TestIngestFromTheServices:
         assert sorted(running.conn_env) == [
             "AIRFLOW_CONN_DEMO_AVAILS_SFTP", "AIRFLOW_CONN_DEMO_MEC_S3", "AIRFLOW_CONN_DEMO_TITLES_API",
         ]  # fmt: skip
-        assert _env_for(running, svc.MEC_CONN_ID, Transport.S3) == {
+        assert _env_for(running, svc.MEC_CONN_ID, Transport("s3")) == {
             "AWS_ACCESS_KEY_ID": svc.S3_ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": svc.S3_SECRET_ACCESS_KEY,
             "MEDIA_S3_ENDPOINT_URL": "http://127.0.0.1:18900",
             "AWS_DEFAULT_REGION": "us-east-1",
         }
-        sftp = _env_for(running, svc.AVAILS_CONN_ID, Transport.SFTP)
+        sftp = _env_for(running, svc.AVAILS_CONN_ID, Transport("sftp"))
         assert sftp["MEDIA_SFTP_USERNAME"] == svc.SFTP_USERNAME and sftp["MEDIA_SFTP_PASSWORD"]
         known_hosts = Path(sftp["MEDIA_SFTP_KNOWN_HOSTS"])
         assert known_hosts.parent == running.state_dir.resolve()
         assert known_hosts.read_text().startswith("[127.0.0.1]:18922 ssh-ed25519 ")
-        assert _env_for(running, svc.API_CONN_ID, Transport.API)["MEDIA_API_TOKEN"]
+        assert _env_for(running, svc.API_CONN_ID, Transport("api"))["MEDIA_API_TOKEN"]
         assert all(_listening(port) for port in PORTS)
 
     def test_writes_the_adi_days_into_the_drop_root(self, running: Running) -> None:
@@ -125,7 +125,7 @@ class TestIngestFromTheServices:
     def test_sftp_clients_cannot_leave_the_served_root(self, running: Running) -> None:
         from ingest.discover.transports import open_location
 
-        env = _env_for(running, svc.AVAILS_CONN_ID, Transport.SFTP)
+        env = _env_for(running, svc.AVAILS_CONN_ID, Transport("sftp"))
         location = open_location("sftp://127.0.0.1:18922/", env)
         assert location.fs.ftp.normalize("/../..") == "/"
         assert sorted(location.fs.ftp.listdir("/..")) == ["avails"]

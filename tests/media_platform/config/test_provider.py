@@ -30,7 +30,7 @@ def test_every_shipped_provider_config_is_valid() -> None:
 
 def test_demo_config_fields() -> None:
     config = load_provider_config(PROVIDERS_DIR / "demo_adi.yaml")
-    assert config.format is SourceFormat.ADI
+    assert config.format is SourceFormat("adi")
     assert config.dag_id == "ingest_demo_adi"
     assert config.deadline_minutes == 120
     assert config.dbt_staging_selector == "path:models/staging/demo_adi"
