@@ -14,7 +14,7 @@ from ingest.load import warehouse
 from ingest.models import Batch, BatchStats, ParsedRecord, Quarantined
 from ingest.parse.formats import get_format
 
-PUBLIC = Path(__file__).resolve().parents[1] / "fixtures" / "public"
+PUBLIC = Path(__file__).resolve().parents[2] / "fixtures" / "public"
 NEW_FORMATS = {"mec": "mec", "mmc": "mmc", "avails_xml": "avails_xml", "avails_xlsx": "avails_xlsx"}
 
 
