@@ -10,7 +10,7 @@ from typing import Any
 from media_platform.assets import staging_asset
 from media_platform.config import ProviderConfig
 from media_platform.constants import WAREHOUSE_LOADS_POOL, cron_expression
-from media_platform.dbt_config import dbt_task_group
+from media_platform.dbt_config import dbt_test_task, deploy_views_task
 from media_platform.settings import PlatformSettings
 
 
@@ -66,8 +66,9 @@ delivery-date folders `{config.source.date_in_path}`) |
         | owner / alerts | {config.owner} / `{config.alert_channel}` |
 
         **Tasks**: `extract_load` reads the interval's deliveries into `raw` (bad records to `raw.quarantine`),
-        `transform_staging` runs and tests the provider's dbt staging models, `staging_ready` updates the asset that
-        schedules `publish_reporting`. Re-running an interval replaces that interval's rows.
+        `transform_staging` re-creates the dbt views if the project changed (`deploy_views`) and tests the
+        provider's rows in its format's staging models (`test`), `staging_ready` updates the asset that schedules
+        `publish_reporting`. Re-running an interval replaces that interval's rows.
         """
     )
 
@@ -75,7 +76,7 @@ delivery-date folders `{config.source.date_in_path}`) |
 def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> Any:
     """The `ingest_<provider>` DAG: extract_load >> transform_staging >> staging_ready."""
     from airflow.providers.standard.operators.empty import EmptyOperator
-    from airflow.sdk import DAG
+    from airflow.sdk import DAG, TaskGroup
 
     from media_platform.execution import build_extract_load_task
 
@@ -93,7 +94,9 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> An
     ) as dag:
         extract_load = build_extract_load_task(config, settings.execution_mode)
         extract_load.pool = WAREHOUSE_LOADS_POOL
-        staging = dbt_task_group("transform_staging", [config.dbt_staging_selector], settings)
+        with TaskGroup("transform_staging") as staging:
+            tests = dbt_test_task("test", config.dbt_staging_selector, settings, {"provider_id": config.provider_id})
+            deploy_views_task(settings) >> tests
         ready = EmptyOperator(task_id="staging_ready", outlets=[staging_asset(config.provider_id)])
         extract_load >> staging >> ready
     return dag

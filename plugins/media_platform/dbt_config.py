@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from media_platform.constants import WAREHOUSE_CONN_ID
@@ -51,3 +54,55 @@ def dbt_task_group(group_id: str, select: list[str], settings: PlatformSettings,
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, select=select, emit_datasets=False),
         **kwargs,
     )
+
+
+def dbt_test_task(task_id: str, select: str, settings: PlatformSettings, vars: dict[str, str] | None = None) -> Any:
+    """One task running `dbt test` on the selection (data and unit tests), with `vars` passed to dbt."""
+    from cosmos.operators.local import DbtTestLocalOperator
+
+    return DbtTestLocalOperator(
+        task_id=task_id,
+        select=select,
+        vars=vars,
+        profile_config=cosmos_profile_config(),
+        install_deps=False,
+        emit_datasets=False,
+        **cosmos_project_kwargs(settings),
+    )
+
+
+def deploy_views_task(settings: PlatformSettings, task_id: str = "deploy_views") -> Any:
+    """A task that re-creates the staging and intermediate views only when their definitions changed
+    (dbt_manifest.deploy_views): views are not re-created on every run, and never by two runs at once."""
+    return _deploy_views_operator_class()(
+        task_id=task_id,
+        manifest_path=str(settings.dbt_manifest_path),
+        profile_config=cosmos_profile_config(),
+        install_deps=False,
+        emit_datasets=False,
+        **cosmos_project_kwargs(settings),
+    )
+
+
+@lru_cache(maxsize=1)
+def _deploy_views_operator_class() -> type:
+    from cosmos.operators.local import DbtRunLocalOperator
+
+    class DeployViewsOperator(DbtRunLocalOperator):
+        """`dbt run` of the views whose definition changed since the warehouse last deployed them; else nothing."""
+
+        def __init__(self, manifest_path: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.manifest_path = manifest_path
+
+        def execute(self, context: Any, **kwargs: Any) -> list[str]:
+            from media_platform.dbt_manifest import deploy_views
+            from media_platform.warehouse import resolve_warehouse_dsn
+
+            def run_dbt(models: Sequence[str]) -> None:
+                self.select = " ".join(models)
+                super(DeployViewsOperator, self).execute(context, **kwargs)
+
+            return deploy_views(resolve_warehouse_dsn(), Path(self.manifest_path), run_dbt)
+
+    return DeployViewsOperator
