@@ -22,6 +22,10 @@ _VIEW_LAYERS = ("staging", "intermediate")
 
 def load_manifest(path: Path) -> dict[str, Any]:
     """The parsed manifest.json, read once per process (again only when the file changes)."""
+    from media_platform.dbt_config import ManifestMissingError
+
+    if not path.exists():
+        raise ManifestMissingError(f"{path} not found: build it with `make dbt-manifest` before parsing DAGs")
     stat = path.stat()
     return _read_manifest(str(path), stat.st_mtime_ns, stat.st_size)
 

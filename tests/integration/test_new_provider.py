@@ -43,7 +43,7 @@ def query(dsn: str, sql: str, params: tuple = ()) -> list[tuple]:
 @pytest.fixture(scope="module")
 def own_warehouse(warehouse_dsn: str) -> Iterator[str]:
     """A warehouse database of this module's own, so the other integration tests' deliveries do not show up here."""
-    name = "warehouse_test_new_provider"
+    name = warehouse_dsn.rsplit("/", 1)[1] + "_new_provider"
     admin = psycopg2.connect(warehouse_dsn.rsplit("/", 1)[0] + "/postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
