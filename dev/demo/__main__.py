@@ -10,9 +10,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from media_platform.audit.gx_checkpoint import data_docs_index_path
+from media_platform.config.dbt_manifest import published_marts
 from media_platform.config.provider import load_provider_configs
 from media_platform.config.settings import PlatformSettings
-from media_platform.dag_factory.publish_dag import MART_TABLES, PUBLISH_DAG_ID
+from media_platform.dag_factory.publish_dag import PUBLISH_DAG_ID
 
 
 def interval_end(schedule: str, start: datetime) -> datetime:
@@ -91,7 +92,7 @@ def summary(warehouse_dsn: str, start: datetime, settings: PlatformSettings) -> 
             total, present, valid, invalid = cur.fetchone()
             lines.append(f"EIDR IDs in reporting.titles: {present} of {total} sent, {valid} valid, {invalid} invalid")
             lines.append("published in reporting:")
-            for table in MART_TABLES:
+            for table in published_marts(settings.dbt_manifest_path):
                 cur.execute("select to_regclass(%s) is not null", (f"reporting.{table}",))
                 if not cur.fetchone()[0]:
                     lines.append(f"  reporting.{table}: not published")

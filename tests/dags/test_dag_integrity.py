@@ -36,12 +36,16 @@ def test_provider_dag_shape(monkeypatch: pytest.MonkeyPatch, test_env: dict[str,
     dag = _dagbag(monkeypatch, test_env).dags["ingest_demo_adi"]
     assert {task.task_id for task in dag.tasks} == {
         "extract_load",
-        "transform_staging.stg_demo_adi__titles.run",
-        "transform_staging.stg_demo_adi__titles.test",
+        "transform_staging.deploy_views",
+        "transform_staging.test",
         "staging_ready",
     }
     assert dag.get_task("extract_load").pool == "warehouse_loads"
-    assert dag.get_task("extract_load").downstream_task_ids == {"transform_staging.stg_demo_adi__titles.run"}
+    assert dag.get_task("extract_load").downstream_task_ids == {"transform_staging.deploy_views"}
+    assert dag.get_task("transform_staging.deploy_views").downstream_task_ids == {"transform_staging.test"}
+    # the tests of its format's staging (and raw source), on its own rows only
+    tests = dag.get_task("transform_staging.test")
+    assert tests.select == "tag:format_adi" and tests.vars == {"provider_id": "demo_adi"}
     assert [outlet.uri for outlet in dag.get_task("staging_ready").outlets] == ["media-platform://staging/demo_adi"]
     assert dag.doc_md and "demo_adi" in dag.doc_md
     assert {"provider", "adi"} <= set(dag.tags)
@@ -57,19 +61,20 @@ def test_publish_dag_runs_marts_then_audit_then_publish(
     dag = _dagbag(monkeypatch, test_env).dags["publish_reporting"]
     assert dag.max_active_runs == 1
     match = dag.get_task("match_eidr")
-    assert "build_intermediate.int_titles_for_matching.test" in match.upstream_task_ids
+    assert match.upstream_task_ids == {"build_intermediate.test"}
+    assert dag.get_task("build_intermediate.deploy_views").downstream_task_ids == {"build_intermediate.test"}
     assert any(task_id.startswith("build_marts.") for task_id in match.downstream_task_ids)
     audit = dag.get_task("audit_marts")
     ancestors = audit.get_flat_relative_ids(upstream=True)
     assert {task_id for task_id in dag.task_ids if task_id.startswith("build_marts.")} <= ancestors
     assert audit.downstream_task_ids == {"publish"}
-    assert [outlet.uri for outlet in dag.get_task("publish").outlets] == [
-        "media-platform://reporting/titles",
-        "media-platform://reporting/provider_deliveries",
+    assert sorted(outlet.uri for outlet in dag.get_task("publish").outlets) == [
         "media-platform://reporting/availability_windows",
+        "media-platform://reporting/eidr_coverage",
         "media-platform://reporting/eidr_mapping",
         "media-platform://reporting/eidr_review_queue",
-        "media-platform://reporting/eidr_coverage",
+        "media-platform://reporting/provider_deliveries",
+        "media-platform://reporting/titles",
     ]
 
 

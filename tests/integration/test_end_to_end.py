@@ -82,7 +82,8 @@ def test_provider_dag_run_loads_the_interval(first_publish: dict, warehouse_dsn:
     )
     assert files > 0 and loaded > 0
     assert read == loaded + quarantined
-    assert query(warehouse_dsn, "select count(*) from staging.stg_demo_adi__titles")[0][0] == loaded
+    staged = "select count(*) from staging.stg_adi__titles where provider_id = %s"
+    assert query(warehouse_dsn, staged, (PROVIDER,))[0][0] == loaded
 
 
 @pytest.mark.parametrize("provider", ALL_PROVIDERS)

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from media_platform.config.constants import WAREHOUSE_CONN_ID
+from media_platform.config.dbt_manifest import ManifestMissingError
 from media_platform.config.settings import PlatformSettings
-
-
-class ManifestMissingError(FileNotFoundError):
-    """The dbt manifest has not been built; DAGs are rendered from it."""
 
 
 def cosmos_profile_config() -> Any:
@@ -50,4 +47,34 @@ def dbt_task_group(group_id: str, select: list[str], settings: PlatformSettings,
         execution_config=ExecutionConfig(dbt_executable_path=settings.dbt_executable),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, select=select, emit_datasets=False),
         **kwargs,
+    )
+
+
+def dbt_test_task(task_id: str, select: str, settings: PlatformSettings, vars: dict[str, str] | None = None) -> Any:
+    """One task running `dbt test` on the selection (data and unit tests), with `vars` passed to dbt."""
+    from cosmos.operators.local import DbtTestLocalOperator
+
+    return DbtTestLocalOperator(
+        task_id=task_id,
+        select=select,
+        vars=vars,
+        profile_config=cosmos_profile_config(),
+        install_deps=False,
+        emit_datasets=False,
+        **cosmos_project_kwargs(settings),
+    )
+
+
+def deploy_views_task(settings: PlatformSettings, task_id: str = "deploy_views") -> Any:
+    """A task that re-creates the staging and intermediate views only when their definitions changed
+    (tasks.dbt_views): views are not re-created on every run, and never by two runs at once."""
+    from media_platform.tasks.dbt_views import DeployViewsOperator
+
+    return DeployViewsOperator(
+        task_id=task_id,
+        manifest_path=str(settings.dbt_manifest_path),
+        profile_config=cosmos_profile_config(),
+        install_deps=False,
+        emit_datasets=False,
+        **cosmos_project_kwargs(settings),
     )

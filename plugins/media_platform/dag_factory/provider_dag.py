@@ -11,7 +11,7 @@ from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import PlatformSettings
 from media_platform.dag_factory.assets import staging_asset
 from media_platform.dag_factory.callbacks import deadline_alert, failure_callback
-from media_platform.dag_factory.dbt_groups import dbt_task_group
+from media_platform.dag_factory.dbt_groups import dbt_test_task, deploy_views_task
 
 
 def shared_default_args(config: ProviderConfig, settings: PlatformSettings) -> dict[str, Any]:
@@ -48,8 +48,9 @@ delivery-date folders `{config.source.date_in_path}`) |
         | owner / alerts | {config.owner} / `{config.alert_channel}` |
 
         **Tasks**: `extract_load` reads the interval's deliveries into `raw` (bad records to `raw.quarantine`),
-        `transform_staging` runs and tests the provider's dbt staging models, `staging_ready` updates the asset that
-        schedules `publish_reporting`. Re-running an interval replaces that interval's rows.
+        `transform_staging` re-creates the dbt views if the project changed (`deploy_views`) and tests the
+        provider's rows in its format's staging models (`test`), `staging_ready` updates the asset that schedules
+        `publish_reporting`. Re-running an interval replaces that interval's rows.
         """
     )
 
@@ -57,7 +58,7 @@ delivery-date folders `{config.source.date_in_path}`) |
 def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> Any:
     """The `ingest_<provider>` DAG: extract_load >> transform_staging >> staging_ready."""
     from airflow.providers.standard.operators.empty import EmptyOperator
-    from airflow.sdk import DAG
+    from airflow.sdk import DAG, TaskGroup
 
     from media_platform.tasks.extract_load import build_extract_load_task
 
@@ -75,7 +76,9 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> An
     ) as dag:
         extract_load = build_extract_load_task(config, settings.execution_mode)
         extract_load.pool = WAREHOUSE_LOADS_POOL
-        staging = dbt_task_group("transform_staging", [config.dbt_staging_selector], settings)
+        with TaskGroup("transform_staging") as staging:
+            tests = dbt_test_task("test", config.dbt_staging_selector, settings, {"provider_id": config.provider_id})
+            deploy_views_task(settings) >> tests
         ready = EmptyOperator(task_id="staging_ready", outlets=[staging_asset(config.provider_id)])
         extract_load >> staging >> ready
     return dag

@@ -8,15 +8,13 @@ from textwrap import dedent
 from typing import Any
 
 from media_platform.config.constants import AUDIT_SCHEMA, REPORTING_SCHEMA
+from media_platform.config.dbt_manifest import published_marts
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import PlatformSettings
 from media_platform.dag_factory.assets import reporting_asset, staging_asset
-from media_platform.dag_factory.dbt_groups import dbt_task_group
+from media_platform.dag_factory.dbt_groups import dbt_task_group, dbt_test_task, deploy_views_task
 
 PUBLISH_DAG_ID = "publish_reporting"
-MART_TABLES = (
-    "titles", "provider_deliveries", "availability_windows", "eidr_mapping", "eidr_review_queue", "eidr_coverage",
-)  # fmt: skip
 
 
 DOC_MD = dedent(
@@ -25,14 +23,16 @@ DOC_MD = dedent(
     Runs whenever any provider's staging is updated (Airflow assets), one run at a time, so the shared marts are
     never built concurrently by several provider DAGs.
 
-    1. `build_intermediate`: dbt builds and tests the intermediate models (all providers' titles, unioned).
+    1. `build_intermediate`: re-creates the dbt views if the project changed (`deploy_views`), then tests the
+       intermediate models (all formats' titles, unioned).
     2. `match_eidr`: the EIDR matcher scores new or changed assets against the registry mirror (all assets after
        a registry load) and writes `eidr.match_results` / `eidr.match_candidates`; overrides always win.
     3. `build_marts`: dbt builds and tests the marts into the `audit` schema (`titles` is incremental and carries
        the EIDR mapping; `eidr_mapping`, `eidr_review_queue`, `eidr_coverage`, `availability_windows`).
-    4. `audit_marts`: the Great Expectations checkpoint `audit_marts` validates the audit tables and rebuilds the
-       data docs. A failed expectation fails this task with the failures in its log; `reporting` is untouched.
-    5. `publish`: copies the audited tables into `reporting` in one transaction.
+    4. `audit_marts`: the Great Expectations checkpoint `audit_marts` validates the published marts (those marked
+       `meta: {publish: true}` in their model YAML) in `audit` and rebuilds the data docs. A failed expectation
+       fails this task with the failures in its log; `reporting` is untouched.
+    5. `publish`: copies the audited published marts into `reporting` in one transaction.
     6. `dbt_docs`: regenerates the dbt docs (lineage) into the artifacts folder.
     """
 )
@@ -40,12 +40,13 @@ DOC_MD = dedent(
 
 def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSettings) -> Any:
     """The single DAG that owns the shared marts and their publication."""
-    from airflow.sdk import DAG, task
+    from airflow.sdk import DAG, TaskGroup, task
     from cosmos.operators.local import DbtDocsLocalOperator
 
     from media_platform.dag_factory.dbt_groups import cosmos_profile_config, cosmos_project_kwargs
     from media_platform.tasks.dbt_docs import save_dbt_docs
 
+    tables = published_marts(settings.dbt_manifest_path)
     triggers = [staging_asset(config.provider_id) for config in configs]
     schedule = reduce(lambda left, right: left | right, triggers) if triggers else None
     with DAG(
@@ -63,7 +64,8 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
         tags=["publish", "reporting"],
         doc_md=DOC_MD,
     ) as dag:
-        intermediate = dbt_task_group("build_intermediate", ["path:models/intermediate"], settings)
+        with TaskGroup("build_intermediate") as intermediate:
+            deploy_views_task(settings) >> dbt_test_task("test", "path:models/intermediate", settings)
         marts = dbt_task_group("build_marts", ["path:models/marts"], settings)
 
         @task(task_id="match_eidr")
@@ -80,16 +82,16 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
             from media_platform.audit.gx_checkpoint import raise_for_result, run_audit
             from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
-            result = run_audit(resolve_warehouse_dsn(), AUDIT_SCHEMA, list(MART_TABLES), settings.gx_root_dir)
+            result = run_audit(resolve_warehouse_dsn(), AUDIT_SCHEMA, list(tables), settings.gx_root_dir)
             raise_for_result(result)
             return {"success": result.success, "data_docs": str(result.data_docs_index)}
 
-        @task(task_id="publish", outlets=[reporting_asset(table) for table in MART_TABLES])
+        @task(task_id="publish", outlets=[reporting_asset(table) for table in tables])
         def publish() -> dict[str, int]:
             from media_platform.tasks.publish import publish_tables
             from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
-            return publish_tables(resolve_warehouse_dsn(), list(MART_TABLES), AUDIT_SCHEMA, REPORTING_SCHEMA)
+            return publish_tables(resolve_warehouse_dsn(), list(tables), AUDIT_SCHEMA, REPORTING_SCHEMA)
 
         docs = DbtDocsLocalOperator(
             task_id="dbt_docs",

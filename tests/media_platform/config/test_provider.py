@@ -33,7 +33,7 @@ def test_demo_config_fields() -> None:
     assert config.format is SourceFormat("adi")
     assert config.dag_id == "ingest_demo_adi"
     assert config.deadline_minutes == 120
-    assert config.dbt_staging_selector == "path:models/staging/demo_adi"
+    assert config.dbt_staging_selector == "tag:format_adi"
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ with ranked as (
     select
         *,
         row_number() over (partition by window_key order by loaded_at desc, source_location desc) as version_rank
-    from {{ ref('int_avails_unioned') }}
+    from {{ ref('stg_avails__avails') }}
 )
 
 select

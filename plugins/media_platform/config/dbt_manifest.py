@@ -1,0 +1,115 @@
+"""What the platform reads from the prebuilt dbt manifest: the published marts, and the views to re-create."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+_VIEW_LAYERS = ("staging", "intermediate")
+
+
+class ManifestMissingError(FileNotFoundError):
+    """The dbt manifest has not been built; DAGs are rendered from it."""
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    """The parsed manifest.json, read once per process (again only when the file changes)."""
+    if not path.exists():
+        raise ManifestMissingError(f"{path} not found: build it with `make dbt-manifest` before parsing DAGs")
+    stat = path.stat()
+    return _read_manifest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _read_manifest(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _models(manifest: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    return (node for node in manifest["nodes"].values() if node["resource_type"] == "model")
+
+
+def published_marts(manifest_path: Path) -> tuple[str, ...]:
+    """Names of the marts marked `meta: {publish: true}` in their model YAML, sorted: what publish_reporting
+    audits and publishes. The single list of published tables; nothing else names them."""
+    manifest = load_manifest(manifest_path)
+    return tuple(sorted(node["name"] for node in _models(manifest) if node["config"].get("meta", {}).get("publish")))
+
+
+@dataclass(frozen=True)
+class ViewDefinition:
+    """One dbt view of the staging or intermediate layer, and a checksum of everything that makes up its SQL."""
+
+    unique_id: str
+    name: str
+    schema: str
+    identifier: str
+    checksum: str
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.identifier}"
+
+
+def view_definitions(manifest: Mapping[str, Any]) -> dict[str, ViewDefinition]:
+    """Every staging and intermediate view by unique id. The checksum covers the model's SQL, the macros it calls,
+    the relations of its sources and where it is built, so it changes exactly when the view would differ."""
+    macros = manifest.get("macros", {})
+    sources = manifest.get("sources", {})
+    views = {}
+    for node in _models(manifest):
+        if node["config"].get("materialized") != "view" or node["fqn"][1] not in _VIEW_LAYERS:
+            continue
+        depends_on = node.get("depends_on", {})
+        parts = {
+            "sql": node["checksum"]["checksum"],
+            "relation": [node["schema"], node["alias"]],
+            "macros": {
+                name: _sha256(macros[name]["macro_sql"]) for name in depends_on.get("macros", ()) if name in macros
+            },
+            "sources": sorted(
+                f"{sources[name]['schema']}.{sources[name]['identifier']}"
+                for name in depends_on.get("nodes", ())
+                if name in sources
+            ),
+        }
+        views[node["unique_id"]] = ViewDefinition(
+            unique_id=node["unique_id"],
+            name=node["name"],
+            schema=node["schema"],
+            identifier=node["alias"],
+            checksum=_sha256(json.dumps(parts, sort_keys=True)),
+        )
+    return views
+
+
+def views_to_deploy(
+    manifest: Mapping[str, Any], deployed: Mapping[str, str], existing: Iterable[str]
+) -> list[ViewDefinition]:
+    """The views whose definition differs from the one last deployed, or that are missing from the warehouse, plus
+    every view downstream of them (a view over `select *` keeps the columns it was created with). Sorted by name."""
+    views = view_definitions(manifest)
+    present = set(existing)
+    changed = [
+        view.unique_id
+        for view in views.values()
+        if deployed.get(view.relation) != view.checksum or view.relation not in present
+    ]
+    child_map = manifest.get("child_map", {})
+    selected: set[str] = set()
+    while changed:
+        unique_id = changed.pop()
+        if unique_id in selected:
+            continue
+        selected.add(unique_id)
+        changed.extend(child for child in child_map.get(unique_id, ()) if child in views)
+    return sorted((views[unique_id] for unique_id in selected), key=lambda view: view.name)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
