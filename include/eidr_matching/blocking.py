@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from eidr_matching.models import CONTAINER_TYPES, EPISODE_TYPES, RegistryRecord
@@ -167,7 +167,7 @@ class RegistryIndex:
         entries = self.entries
         for name in names:
             for key in {name.key, name.main}:
-                hits = self.exact.get(key, ())
+                hits: Sequence[int] = self.exact.get(key, ())
                 if year and len(hits) > LONG_LIST:
                     years = self._exact_years[key]  # sorted by year, NO_YEAR (0) first
                     found.update(hits[: bisect_right(years, NO_YEAR)])

@@ -188,6 +188,7 @@ class Matcher:
             return Decision(asset.asset_key, top.eidr_id, Method.MATCHED, band, score, note or None, tuple(candidates))
         if band is Band.REVIEW:
             if ambiguous:
+                assert runner_up is not None  # ambiguous needs a runner-up
                 why = f"ambiguous: {top.eidr_id} {top.score:.3f} vs {runner_up.eidr_id} {runner_up.score:.3f}"
             elif top.score >= config.auto_accept and not top.decisive:
                 why = "strong title match but nothing to tell versions apart (no year or episode number)"

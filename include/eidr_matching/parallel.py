@@ -50,8 +50,8 @@ def match_all(
     decisions = []
     keep = max(config.candidates_kept, 2)
     for position, asset in enumerate(assets):
-        candidates = {c.eidr_id: c for c in merged.get(position, [])}
-        ranked = sorted(candidates.values(), key=lambda c: (-c.score, c.eidr_id))[:keep]
+        distinct = {c.eidr_id: c for c in merged.get(position, [])}
+        ranked = sorted(distinct.values(), key=lambda c: (-c.score, c.eidr_id))[:keep]
         decisions.append(deciding.decide_with(asset, ranked))
     return decisions
 

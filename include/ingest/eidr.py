@@ -121,6 +121,7 @@ def parse_eidr_any(value: str | None) -> EidrResult:
     if not (_SHORT_GROUPED.match(suffix) or _SHORT_PLAIN.match(suffix)):
         reason = f"not an EIDR {content.kind.value} ID: expected {prefix.group(1) if prefix else ''}/XXXX-XXXX"
         return EidrResult(None, EidrStatus.INVALID, reason, content.kind)
+    assert prefix is not None  # without a prefix the suffix is empty, which matches neither pattern
     compact = suffix.replace("-", "")
     return EidrResult(f"{prefix.group(1)}/{compact[:4]}-{compact[4:]}", EidrStatus.VALID, None, content.kind)
 

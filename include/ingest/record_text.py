@@ -13,12 +13,13 @@ _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 try:  # msgspec (pinned in requirements.txt, an Airflow dependency) encodes about ten times faster than json.dumps
-    from msgspec import EncodeError as msgspec_error
+    from msgspec import EncodeError
     from msgspec.json import Encoder as _Encoder
 
     _encode_json: Callable[[Any], bytes] = _Encoder().encode
+    _ENCODE_ERRORS: tuple[type[Exception], ...] = (TypeError, OverflowError, EncodeError)
 except ImportError:  # pragma: no cover - the stdlib encoder gives the same text, only slower
-    msgspec_error = TypeError
+    _ENCODE_ERRORS = (TypeError, OverflowError)
 
     def _encode_json(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
@@ -28,7 +29,7 @@ def encode_json(value: Any) -> bytes:
     """Compact JSON as UTF-8: msgspec, or the stdlib for what msgspec refuses (an integer beyond 64 bits)."""
     try:
         return _encode_json(value)
-    except (TypeError, OverflowError, msgspec_error):
+    except _ENCODE_ERRORS:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 

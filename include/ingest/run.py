@@ -231,11 +231,13 @@ def _parse_and_load(
         if also is not None:
             also(cur, parsed, done[0])
 
+    records: Iterable[ParsedRecord]
+    blocks: Iterable[RecordBlock]
     if as_blocks:
         records, blocks = parsed.records, handed_over()
     else:
-        records: Iterable[ParsedRecord] = itertools.chain.from_iterable(handed_over())
-        blocks: Iterable[RecordBlock] = ()
+        records = itertools.chain.from_iterable(handed_over())
+        blocks = ()
     parser.start()
     try:
         loaded, quarantined = warehouse.replace_interval(

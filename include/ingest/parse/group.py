@@ -29,15 +29,16 @@ def parse_group(
     block = record_blocks.records_block(records, kinds)
     if block is None:
         return outcomes
-    return [outcome for outcome in outcomes if not isinstance(outcome, ParsedRecord)] + [block]
+    others: list[ParseResult] = [outcome for outcome in outcomes if not isinstance(outcome, ParsedRecord)]
+    return others + [block]
 
 
 def _parse_safely(
     spec: FormatSpec, files: Sequence[tuple[bytes, str]], options: Mapping[str, Any] | None
-) -> list[list[ParseResult]]:
+) -> list[Sequence[ParseResult]]:
     """One outcome list per file: parse_many when the format has one, else parse_file file by file. A file without
     outcomes gets a "no records" quarantine row; a parser bug quarantines the file, it never aborts the batch."""
-    outcomes: list[list[ParseResult]] | None = None
+    outcomes: Sequence[Sequence[ParseResult]] | None = None
     if spec.parse_many is not None and files:
         try:
             outcomes = spec.parse_many(files, options)

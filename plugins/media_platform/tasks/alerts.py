@@ -32,6 +32,8 @@ def _send_slack(slack_channel: str, subject: str, text: str) -> str:
     except AirflowNotFoundException:
         return f"logged (no `{SLACK_CONN_ID}` connection configured)"
     url = conn.password or conn.host
+    if not url:
+        raise ValueError(f"the `{SLACK_CONN_ID}` connection holds no webhook URL: set its password (or host)")
     body = json.dumps({"channel": slack_channel, "text": f"*{subject}*\n{text}"}).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - operator-configured webhook

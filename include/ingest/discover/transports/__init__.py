@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import SplitResult, urlsplit
 
 from ingest.discover.transports import http, local, s3, sftp
@@ -14,8 +14,10 @@ __all__ = ["SCHEMES", "TRANSPORTS", "Location", "TransportSpec", "open_location"
 
 # Adding a transport: its module (with TRANSPORT), its tests, a README row, and the module here.
 TRANSPORTS: tuple[TransportSpec, ...] = (local.TRANSPORT, s3.TRANSPORT, sftp.TRANSPORT, http.TRANSPORT)
-_BY_SCHEME = {scheme: spec for spec in TRANSPORTS for scheme in spec.schemes}
-SCHEMES = tuple(scheme for scheme in _BY_SCHEME if scheme)
+_OPEN_BY_SCHEME: dict[str, Callable[[SplitResult, Mapping[str, str]], Location]] = {
+    scheme: spec.open for spec in TRANSPORTS if spec.open is not None for scheme in spec.schemes
+}
+SCHEMES = tuple(scheme for scheme in _OPEN_BY_SCHEME if scheme)
 
 
 def transport(name: str) -> TransportSpec:
@@ -31,11 +33,11 @@ def open_location(location: str, env: Mapping[str, str] | None = None) -> Locati
     """
     env = os.environ if env is None else env
     if "://" not in location:
-        return _BY_SCHEME[""].open(SplitResult("", "", location, "", ""), env)
+        return _OPEN_BY_SCHEME[""](SplitResult("", "", location, "", ""), env)
     parts = urlsplit(location)
     scheme = parts.scheme.lower()
-    spec = _BY_SCHEME.get(scheme) if scheme else None
-    if spec is None:
+    open_scheme = _OPEN_BY_SCHEME.get(scheme) if scheme else None
+    if open_scheme is None:
         raise UsageError(f"unsupported location scheme {scheme!r}; expected a path or one of {', '.join(SCHEMES)}")
     if "@" in parts.netloc:
         raise UsageError(
@@ -43,7 +45,7 @@ def open_location(location: str, env: Mapping[str, str] | None = None) -> Locati
             "set them in environment variables"
         )
     try:
-        return spec.open(parts, env)
+        return open_scheme(parts, env)
     except IngestError:
         raise
     except Exception as err:  # a driver's own error type: one line without credentials, still an IngestError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ class Location:
         """The entries directly inside path (a name from this location); FileNotFoundError when it does not exist."""
         return [self._entry(info) for info in self.fs.ls(path, detail=True)]
 
-    def walk_files(self, max_depth: int) -> list[Entry]:
+    def walk_files(self, max_depth: int) -> builtins.list[Entry]:
         """Every non-folder entry below the root, at most max_depth folder levels down, hidden folders left out."""
         files, folders = [], [self.root]
         for _ in range(max_depth + 1):

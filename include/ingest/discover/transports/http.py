@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import SplitResult
 
 from ingest.discover.transports.base import Credential, Location, TransportSpec
@@ -18,7 +18,7 @@ def open_http(parts: SplitResult, env: Mapping[str, str]) -> HttpLocation:
     from fsspec.implementations.http import HTTPFileSystem
 
     token = env.get(TOKEN_ENV)
-    client_kwargs = {"timeout": aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)}
+    client_kwargs: dict[str, Any] = {"timeout": aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)}
     if token:
         client_kwargs["headers"] = {"Authorization": f"Bearer {token}"}
     fs = HTTPFileSystem(client_kwargs=client_kwargs, skip_instance_cache=True, use_listings_cache=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Mapping
 from urllib.parse import SplitResult
@@ -49,7 +50,7 @@ class S3Location(Location):
             self._check_bucket()
             return []
 
-    def walk_files(self, max_depth: int) -> list[Entry]:
+    def walk_files(self, max_depth: int) -> builtins.list[Entry]:
         """One flat listing of every key under the prefix: names are literal, so a key with '..' shows up as a
         file (and is rejected) instead of hiding in a folder named '..'. Keys in hidden folders are left out."""
         try:

@@ -272,7 +272,7 @@ def _read_package(data: bytes) -> AdiAsset:
         depth = started - len(ends)
         started += 1
         parent = context[depth]
-        inner = None
+        inner: AdiAsset | tuple[dict[str, str], dict[str, list[str]]] | None = None
         if parent.__class__ is tuple:  # a child of an asset's <Metadata>
             if tag == "App_Data" and len(attrs) == 6 and attrs[2] == "Name" and attrs[4] == "Value":  # the usual
                 name = attrs[3]
@@ -378,6 +378,9 @@ def _title_columns(package: AdiAsset, title: AdiAsset) -> dict[str, Any]:
 
     names = title._names if title._names is not None else title._index()
     first: Callable[[str], str | None]
+    values: Callable[[str], list[str]]
+    first_of: Callable[[str, str], str | None]
+    values_of: Callable[[str, str], list[str]]
     if names is _AMBIGUOUS:  # two App_Data names differ in case only
         first, values, first_of, values_of = title.first, title.values, title.first, title.values
     else:

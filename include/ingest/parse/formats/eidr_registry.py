@@ -192,6 +192,7 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
     parent_text = _clean(fields.get("ParentID"))
     parent = eidr.parse_eidr(parent_text) if parent_text else None
     if parent is not None and parent.canonical is None:
+        assert parent_text is not None  # parent is only parsed from a text
         errors.append(f"bad ParentID {parent_text[:80]!r}: {parent.reason}")
     release_date, release_year = _release(_clean(fields.get("ReleaseDate")), errors)
     length = _minutes(_clean(fields.get("ApproximateLength")), errors)

@@ -145,7 +145,9 @@ class _JsonFile:
             return [Quarantined(self.source_file, self.source_file, items, raw_text(self.text.encode()))]
         prefix = f"{self.source_file}#{pointer}/"
         delivered = delivered_items(self.text.encode("utf-8"), self.options.items_field)
-        texts = delivered[0] if delivered is not None and len(delivered[0]) == len(items) else [None] * len(items)
+        texts: Sequence[bytes | None] = (
+            [None] * len(items) if delivered is None or len(delivered[0]) != len(items) else delivered[0]
+        )
         return [self._outcome(item, prefix + str(index), texts[index]) for index, item in enumerate(items)]
 
     def _items(self, document: Any) -> tuple[list[Any] | str, str]:
@@ -264,14 +266,16 @@ def _pointer(path: Sequence[str]) -> str:
 DDL = title_table_ddl("json_titles")
 
 
-def parse_json_columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None = None) -> list[ParseResult]:
+def parse_json_columnar(
+    data: bytes, source_file: str, options: Mapping[str, Any] | None = None
+) -> Sequence[ParseResult]:
     """parse_json_records' outcomes, most items parsed column-wise into one RecordBlock (see titles_columnar)."""
     return parse_json_files([(data, source_file)], options)[0]
 
 
 def parse_json_files(
     files: Sequence[tuple[bytes, str]], options: Mapping[str, Any] | None = None
-) -> list[list[ParseResult]]:
+) -> list[Sequence[ParseResult]]:
     """parse_json_columnar for several files (API pages) at once, one outcome list per file: their items are
     converted together, because converting a column costs about the same for a thousand values as for twenty
     thousand.
@@ -282,7 +286,7 @@ def parse_json_files(
     dotted field paths, NaN, malformed JSON, items that are not objects) is parsed item by item; so is an item
     holding a value of an unexpected JSON type or a NUL or surrogate escape.
     """
-    results: list[list[ParseResult] | None] = [None] * len(files)
+    results: list[Sequence[ParseResult] | None] = [None] * len(files)
     documents: list[_Document] = []
     for index, (data, source_file) in enumerate(files):
         try:
@@ -294,6 +298,7 @@ def parse_json_files(
         else:
             documents.append(document)
     if documents:
+        converted: Mapping[int, Sequence[ParseResult]]
         try:
             converted = _convert_together(documents)
         except Exception:  # noqa: BLE001 - as above

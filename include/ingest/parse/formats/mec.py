@@ -76,7 +76,8 @@ def mec_columns(basic: Element) -> dict[str, Any]:
         if (title := _display_title(info))
     ]
     chosen = next((info for info in infos if _is_default(info) and _display_title(info)), None)
-    chosen = chosen if chosen is not None else next((info for info in infos if _display_title(info)), None)
+    if chosen is None:
+        chosen = next((info for info in infos if _display_title(info)), None)
     convert.require("ContentID", content_id)
     convert.require("WorkType", work_type)
     if chosen is None:

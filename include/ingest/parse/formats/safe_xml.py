@@ -7,7 +7,7 @@ reasons and positions as `parse_xml`, without building a tree.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 from xml.etree.ElementTree import Element, ParseError
 from xml.parsers import expat
 
@@ -75,17 +75,17 @@ def run_expat(parser: Any, data: bytes) -> None:
 def _forbid_entity_decl(
     name: str, is_parameter_entity: bool, value: str | None, base: str | None, sysid: str | None, pubid: str | None,
     notation_name: str | None,
-) -> None:  # fmt: skip
+) -> NoReturn:  # fmt: skip
     raise EntitiesForbidden(name, value, base, sysid, pubid, notation_name)
 
 
 def _forbid_unparsed_entity_decl(
     name: str, base: str | None, sysid: str | None, pubid: str | None, notation_name: str | None
-) -> None:
+) -> NoReturn:
     raise EntitiesForbidden(name, None, base, sysid, pubid, notation_name)  # pragma: no cover - expat 2 uses the above
 
 
-def _forbid_external_entity_ref(context: str, base: str | None, sysid: str | None, pubid: str | None) -> None:
+def _forbid_external_entity_ref(context: str, base: str | None, sysid: str | None, pubid: str | None) -> NoReturn:
     raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
 

@@ -33,6 +33,8 @@ class FormatSpec:
     columns: tuple[str, ...]
     parse_file: Callable[[bytes, str, Mapping[str, Any] | None], list[ParseOutcome]]
     ddl: str
-    parse_many: Callable[[Sequence[tuple[bytes, str]], Mapping[str, Any] | None], list[list[ParseResult]]] | None = None
+    parse_many: (
+        Callable[[Sequence[tuple[bytes, str]], Mapping[str, Any] | None], Sequence[Sequence[ParseResult]]] | None
+    ) = None
     group_bytes: int = 0
     in_processes: bool = True

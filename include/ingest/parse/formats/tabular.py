@@ -250,7 +250,9 @@ DDL = title_table_ddl("csv_titles")
 _FIELD_LIMIT = csv.field_size_limit()
 
 
-def parse_csv_columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None = None) -> list[ParseResult]:
+def parse_csv_columnar(
+    data: bytes, source_file: str, options: Mapping[str, Any] | None = None
+) -> Sequence[ParseResult]:
     """parse_csv_records' outcomes, most rows parsed column-wise into one RecordBlock (see titles_columnar).
 
     A file the column-wise reader cannot take with certainty (another encoding, NUL bytes, a header row other than
@@ -336,7 +338,7 @@ def _columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None) 
 
 def parse_csv_files(
     files: Sequence[tuple[bytes, str]], options: Mapping[str, Any] | None = None
-) -> list[list[ParseResult]]:
+) -> list[Sequence[ParseResult]]:
     """parse_csv_columnar for several files, one outcome list per file (each file has its own header)."""
     return [parse_csv_columnar(data, source_file, options) for data, source_file in files]
 

@@ -282,7 +282,8 @@ def _eidr(provided: pa.Array) -> dict[str, pa.Array]:
     status = np.where(provided.is_null().to_numpy(zero_copy_only=False), eidr.EidrStatus.MISSING.value, "")
     status = np.where(valid, eidr.EidrStatus.VALID.value, status).astype(object)
     reason = np.full(num_rows, None, dtype=object)
-    ids = np.where(valid, provided.to_numpy(zero_copy_only=False), None)
+    # numpy's stubs take a None `y` for the one-argument form, which returns a tuple of indices
+    ids: np.ndarray = np.where(valid, provided.to_numpy(zero_copy_only=False), None)  # type: ignore[assignment]
     wrong_check = canonical & ~valid
     status[wrong_check] = eidr.EidrStatus.INVALID.value
     pairs = zip(expected[wrong_check], got[wrong_check], strict=True)
