@@ -1,4 +1,5 @@
--- Every CSV/TSV provider's titles (raw.csv_titles, mapped by the provider's format_options columns), one row per delivered record.
+-- Every CSV/TSV provider's titles (raw.csv_titles, mapped by the provider's format_options columns),
+-- one row per delivered record.
 with source as (
     select * from {{ source('raw', 'csv_titles') }}
 ),

@@ -1,4 +1,5 @@
--- Every JSON provider's titles (raw.json_titles: files, JSON Lines or API pages, mapped by format_options fields), one row per delivered record.
+-- Every JSON provider's titles (raw.json_titles: files, JSON Lines or API pages, mapped by format_options
+-- fields), one row per delivered record.
 with source as (
     select * from {{ source('raw', 'json_titles') }}
 ),
