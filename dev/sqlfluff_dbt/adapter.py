@@ -1,4 +1,4 @@
-"""dbt's `adapter` as the SQL linter sees it: it renders the models without a warehouse, so relations have no columns."""
+"""dbt's `adapter` for the SQL linter, which renders the models without a warehouse: relations have no columns."""
 
 from __future__ import annotations
 
