@@ -43,9 +43,13 @@ def test_provider_dag_shape(monkeypatch: pytest.MonkeyPatch, test_env: dict[str,
     assert dag.get_task("extract_load").pool == "warehouse_loads"
     assert dag.get_task("extract_load").downstream_task_ids == {"transform_staging.deploy_views"}
     assert dag.get_task("transform_staging.deploy_views").downstream_task_ids == {"transform_staging.test"}
-    # the tests of its format's staging (and raw source), on its own rows only
+    # the tests of its format's staging (and raw source), on its own rows only; every dbt call knows the
+    # configured providers (the YAMLs), so no other provider id in raw reaches staging
+    configured = sorted(path.stem for path in (PROJECT_ROOT / "include" / "providers").glob("*.yaml"))
     tests = dag.get_task("transform_staging.test")
-    assert tests.select == "tag:format_adi" and tests.vars == {"provider_id": "demo_adi"}
+    assert tests.select == "tag:format_adi"
+    assert tests.vars == {"providers": configured, "provider_id": "demo_adi"}
+    assert dag.get_task("transform_staging.deploy_views").vars == {"providers": configured}
     assert [outlet.uri for outlet in dag.get_task("staging_ready").outlets] == ["media-platform://staging/demo_adi"]
     assert dag.doc_md and "demo_adi" in dag.doc_md
     assert {"provider", "adi"} <= set(dag.tags)
@@ -68,6 +72,9 @@ def test_publish_dag_runs_marts_then_audit_then_publish(
     ancestors = audit.get_flat_relative_ids(upstream=True)
     assert {task_id for task_id in dag.task_ids if task_id.startswith("build_marts.")} <= ancestors
     assert audit.downstream_task_ids == {"publish"}
+    configured = {"providers": sorted(path.stem for path in (PROJECT_ROOT / "include" / "providers").glob("*.yaml"))}
+    dbt_tasks = [task for task in dag.tasks if task.task_id.startswith(("build_intermediate.", "build_marts."))]
+    assert dbt_tasks and all(task.vars == configured for task in dbt_tasks)
     assert sorted(outlet.uri for outlet in dag.get_task("publish").outlets) == [
         "media-platform://reporting/availability_windows",
         "media-platform://reporting/eidr_coverage",

@@ -151,3 +151,49 @@ def test_provider_var_limits_the_staging_tests_to_the_provider(
     finally:
         with psycopg2.connect(warehouse_dsn) as conn, conn.cursor() as cur:
             cur.execute("delete from raw.adi_titles where provider_id in ('good_adi', 'other_adi')")
+
+
+def test_a_changed_provider_list_redeploys_every_view_once(
+    raw_tables: None, warehouse: Any, warehouse_dsn: str, manifest_path: Path
+) -> None:
+    with warehouse.cursor() as cur:
+        cur.execute(f"drop schema if exists {DEPLOY_SCHEMA} cascade")
+    runs: list[list[str]] = []
+    two = {"providers": ["demo_adi", "demo_mec"]}
+    assert deploy_views(warehouse_dsn, manifest_path, runs.append, two) == ALL_VIEWS
+    assert deploy_views(warehouse_dsn, manifest_path, runs.append, two) == []
+    assert deploy_views(warehouse_dsn, manifest_path, runs.append, {"providers": ["demo_adi"]}) == ALL_VIEWS
+    assert len(runs) == 2
+
+
+def test_rows_of_unconfigured_providers_never_reach_staging(
+    raw_tables: None,
+    warehouse: Any,
+    run_dbt: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    with warehouse.cursor() as cur:
+        for provider_id in ("configured_adi", "typo_adi"):
+            cur.execute(
+                "insert into raw.adi_titles (batch_id, provider_id, interval_start, interval_end, source_file,"
+                " source_location, loaded_at, record_hash, title_asset_id, title, eidr_status, record)"
+                " values (%s, %s, '2026-11-02', '2026-11-03', 'a.xml', '/ADI', now(), 'h', 'T1', 'A title', 'missing',"
+                " '{}')",
+                (f"{provider_id}-filter-batch", provider_id),
+            )
+    try:
+        for vars_, expected in (
+            ("{providers: [configured_adi]}", {"configured_adi"}),
+            ("{providers: []}", set()),
+            ("{}", {"configured_adi", "typo_adi"}),  # by hand, without the var: everything in raw
+        ):
+            result = run_dbt("run", "--select", "stg_adi__titles", "--vars", vars_)
+            assert result.returncode == 0, result.stdout[-3000:]
+            with warehouse.cursor() as cur:
+                cur.execute(
+                    "select distinct provider_id from staging.stg_adi__titles where batch_id like '%-filter-batch'"
+                )
+                assert {row[0] for row in cur.fetchall()} == expected, vars_
+    finally:
+        with warehouse.cursor() as cur:
+            cur.execute("delete from raw.adi_titles where batch_id like '%-filter-batch'")
+        run_dbt("run", "--select", "stg_adi__titles")

@@ -56,9 +56,12 @@ class ViewDefinition:
         return f"{self.schema}.{self.identifier}"
 
 
-def view_definitions(manifest: Mapping[str, Any]) -> dict[str, ViewDefinition]:
+def view_definitions(
+    manifest: Mapping[str, Any], dbt_vars: Mapping[str, Any] | None = None
+) -> dict[str, ViewDefinition]:
     """Every staging and intermediate view by unique id. The checksum covers the model's SQL, the macros it calls,
-    the relations of its sources and where it is built, so it changes exactly when the view would differ."""
+    the relations of its sources, where it is built and the dbt vars it is built with (the configured providers),
+    so it changes exactly when the view would differ."""
     macros = manifest.get("macros", {})
     sources = manifest.get("sources", {})
     views = {}
@@ -68,6 +71,7 @@ def view_definitions(manifest: Mapping[str, Any]) -> dict[str, ViewDefinition]:
         depends_on = node.get("depends_on", {})
         parts = {
             "sql": node["checksum"]["checksum"],
+            "vars": dict(dbt_vars or {}),
             "relation": [node["schema"], node["alias"]],
             "macros": {
                 name: _sha256(macros[name]["macro_sql"]) for name in depends_on.get("macros", ()) if name in macros
@@ -89,11 +93,14 @@ def view_definitions(manifest: Mapping[str, Any]) -> dict[str, ViewDefinition]:
 
 
 def views_to_deploy(
-    manifest: Mapping[str, Any], deployed: Mapping[str, str], existing: Iterable[str]
+    manifest: Mapping[str, Any],
+    deployed: Mapping[str, str],
+    existing: Iterable[str],
+    dbt_vars: Mapping[str, Any] | None = None,
 ) -> list[ViewDefinition]:
     """The views whose definition differs from the one last deployed, or that are missing from the warehouse, plus
     every view downstream of them (a view over `select *` keeps the columns it was created with). Sorted by name."""
-    views = view_definitions(manifest)
+    views = view_definitions(manifest, dbt_vars)
     present = set(existing)
     changed = [
         view.unique_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from media_platform.config.constants import WAREHOUSE_CONN_ID
@@ -28,7 +29,16 @@ def cosmos_project_kwargs(settings: PlatformSettings) -> dict[str, Any]:
     return {"project_dir": str(settings.dbt_project_dir), "dbt_executable_path": str(settings.dbt_executable)}
 
 
-def dbt_task_group(group_id: str, select: list[str], settings: PlatformSettings, **kwargs: Any) -> Any:
+def dbt_vars(providers: Iterable[str], **extra: str) -> dict[str, Any]:
+    """The vars of every dbt invocation: the configured providers (the YAMLs), so that rows of any other provider id
+    in raw never reach the marts, plus `extra` (a provider DAG's own `provider_id`). The same providers everywhere:
+    the views are deployed with them."""
+    return {"providers": sorted(providers), **extra}
+
+
+def dbt_task_group(
+    group_id: str, select: list[str], settings: PlatformSettings, vars: Mapping[str, Any], **kwargs: Any
+) -> Any:
     """A Cosmos DbtTaskGroup running the selected models (each followed by its tests) against the warehouse."""
     from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProjectConfig, RenderConfig
 
@@ -46,18 +56,19 @@ def dbt_task_group(group_id: str, select: list[str], settings: PlatformSettings,
         profile_config=cosmos_profile_config(),
         execution_config=ExecutionConfig(dbt_executable_path=settings.dbt_executable),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, select=select, emit_datasets=False),
+        operator_args={"vars": dict(vars)},
         **kwargs,
     )
 
 
-def dbt_test_task(task_id: str, select: str, settings: PlatformSettings, vars: dict[str, str] | None = None) -> Any:
+def dbt_test_task(task_id: str, select: str, settings: PlatformSettings, vars: Mapping[str, Any]) -> Any:
     """One task running `dbt test` on the selection (data and unit tests), with `vars` passed to dbt."""
     from cosmos.operators.local import DbtTestLocalOperator
 
     return DbtTestLocalOperator(
         task_id=task_id,
         select=select,
-        vars=vars,
+        vars=dict(vars),
         profile_config=cosmos_profile_config(),
         install_deps=False,
         emit_datasets=False,
@@ -65,7 +76,7 @@ def dbt_test_task(task_id: str, select: str, settings: PlatformSettings, vars: d
     )
 
 
-def deploy_views_task(settings: PlatformSettings, task_id: str = "deploy_views") -> Any:
+def deploy_views_task(settings: PlatformSettings, vars: Mapping[str, Any], task_id: str = "deploy_views") -> Any:
     """A task that re-creates the staging and intermediate views only when their definitions changed
     (tasks.dbt_views): views are not re-created on every run, and never by two runs at once."""
     from media_platform.tasks.dbt_views import DeployViewsOperator
@@ -73,6 +84,7 @@ def deploy_views_task(settings: PlatformSettings, task_id: str = "deploy_views")
     return DeployViewsOperator(
         task_id=task_id,
         manifest_path=str(settings.dbt_manifest_path),
+        vars=dict(vars),
         profile_config=cosmos_profile_config(),
         install_deps=False,
         emit_datasets=False,

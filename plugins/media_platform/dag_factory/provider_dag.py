@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from textwrap import dedent
 from typing import Any
@@ -11,7 +12,7 @@ from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import PlatformSettings
 from media_platform.dag_factory.assets import staging_asset
 from media_platform.dag_factory.callbacks import deadline_alert, failure_callback
-from media_platform.dag_factory.dbt_groups import dbt_test_task, deploy_views_task
+from media_platform.dag_factory.dbt_groups import dbt_test_task, dbt_vars, deploy_views_task
 
 
 def shared_default_args(config: ProviderConfig, settings: PlatformSettings) -> dict[str, Any]:
@@ -55,8 +56,9 @@ delivery-date folders `{config.source.date_in_path}`) |
     )
 
 
-def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> Any:
-    """The `ingest_<provider>` DAG: extract_load >> transform_staging >> staging_ready."""
+def build_provider_dag(config: ProviderConfig, settings: PlatformSettings, providers: Sequence[str]) -> Any:
+    """The `ingest_<provider>` DAG: extract_load >> transform_staging >> staging_ready. `providers` are all
+    configured provider ids (dbt deploys the views with them)."""
     from airflow.providers.standard.operators.empty import EmptyOperator
     from airflow.sdk import DAG, TaskGroup
 
@@ -77,8 +79,9 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings) -> An
         extract_load = build_extract_load_task(config, settings.execution_mode)
         extract_load.pool = WAREHOUSE_LOADS_POOL
         with TaskGroup("transform_staging") as staging:
-            tests = dbt_test_task("test", config.dbt_staging_selector, settings, {"provider_id": config.provider_id})
-            deploy_views_task(settings) >> tests
+            own_slice = dbt_vars(providers, provider_id=config.provider_id)
+            tests = dbt_test_task("test", config.dbt_staging_selector, settings, own_slice)
+            deploy_views_task(settings, dbt_vars(providers)) >> tests
         ready = EmptyOperator(task_id="staging_ready", outlets=[staging_asset(config.provider_id)])
         extract_load >> staging >> ready
     return dag

@@ -12,7 +12,7 @@ from media_platform.config.dbt_manifest import published_marts
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import PlatformSettings
 from media_platform.dag_factory.assets import reporting_asset, staging_asset
-from media_platform.dag_factory.dbt_groups import dbt_task_group, dbt_test_task, deploy_views_task
+from media_platform.dag_factory.dbt_groups import dbt_task_group, dbt_test_task, dbt_vars, deploy_views_task
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.asset import BaseAsset
@@ -67,9 +67,12 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
         tags=["publish", "reporting"],
         doc_md=DOC_MD,
     ) as dag:
+        configured = dbt_vars(config.provider_id for config in configs)
         with TaskGroup("build_intermediate") as intermediate:
-            deploy_views_task(settings) >> dbt_test_task("test", "path:models/intermediate", settings)
-        marts = dbt_task_group("build_marts", ["path:models/marts"], settings)
+            deploy_views_task(settings, configured) >> dbt_test_task(
+                "test", "path:models/intermediate", settings, configured
+            )
+        marts = dbt_task_group("build_marts", ["path:models/marts"], settings, configured)
 
         @task(task_id="match_eidr")
         def match_eidr() -> dict[str, Any]:

@@ -25,8 +25,9 @@ def register_dags(namespace: dict[str, Any], settings: PlatformSettings | None =
     for error in loaded.errors:
         log.error("skipping provider: %s", error)
     dag_ids = []
+    providers = [config.provider_id for config in loaded.configs]
     for config in loaded.configs:
-        namespace[config.dag_id] = build_provider_dag(config, settings)
+        namespace[config.dag_id] = build_provider_dag(config, settings, providers)
         dag_ids.append(config.dag_id)
     publish = build_publish_dag(loaded.configs, settings)
     namespace[publish.dag_id] = publish

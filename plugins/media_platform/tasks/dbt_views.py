@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,16 @@ DEPLOY_TABLE = f"{DEPLOY_SCHEMA}.deployed_views"
 DEPLOY_LOCK_KEY = 8_008_001
 
 
-def deploy_views(dsn: str, manifest_path: Path, run_dbt: Callable[[Sequence[str]], None]) -> list[str]:
+def deploy_views(
+    dsn: str,
+    manifest_path: Path,
+    run_dbt: Callable[[Sequence[str]], None],
+    dbt_vars: Mapping[str, Any] | None = None,
+) -> list[str]:
     """Re-create the staging and intermediate views whose definition changed since they were last deployed.
 
-    `run_dbt(model_names)` runs `dbt run` for those models. Nothing runs when the project is unchanged, so every DAG
+    `run_dbt(model_names)` runs `dbt run` for those models, with `dbt_vars`; a change of the vars (a provider
+    added or removed) counts as a change of every view. Nothing runs when the project is unchanged, so every DAG
     run may call this; a session advisory lock makes concurrent callers wait, and the second finds nothing to do.
     Returns the names of the models it ran.
     """
@@ -44,7 +50,7 @@ def deploy_views(dsn: str, manifest_path: Path, run_dbt: Callable[[Sequence[str]
                 deployed = dict(cur.fetchall())
                 cur.execute("select schemaname || '.' || viewname from pg_views")
                 existing = [row[0] for row in cur.fetchall()]
-                views = views_to_deploy(manifest, deployed, existing)
+                views = views_to_deploy(manifest, deployed, existing, dbt_vars)
                 if not views:
                     log.info("dbt views unchanged: nothing to deploy")
                     return []
@@ -77,4 +83,4 @@ class DeployViewsOperator(DbtRunLocalOperator):
             self.select = " ".join(models)
             super(DeployViewsOperator, self).execute(context, **kwargs)
 
-        return deploy_views(resolve_warehouse_dsn(), Path(self.manifest_path), run_dbt)
+        return deploy_views(resolve_warehouse_dsn(), Path(self.manifest_path), run_dbt, self.vars)

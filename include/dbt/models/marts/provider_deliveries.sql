@@ -12,3 +12,4 @@ select
     started_at,
     finished_at
 from {{ source('raw', 'ingest_batches') }}
+where {{ configured_providers() }}

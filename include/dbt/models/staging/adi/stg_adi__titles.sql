@@ -1,6 +1,7 @@
 -- Every ADI provider's titles (raw.adi_titles), one row per delivered version of each title: renames and casts.
 with source as (
     select * from {{ source('raw', 'adi_titles') }}
+    where {{ configured_providers() }}
 ),
 
 renamed as (

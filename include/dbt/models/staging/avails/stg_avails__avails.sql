@@ -1,6 +1,7 @@
 -- Every EMA Avails provider's windows (raw.avails, from xlsx or XML), one row per delivered window.
 with source as (
     select * from {{ source('raw', 'avails') }}
+    where {{ configured_providers() }}
 ),
 
 renamed as (

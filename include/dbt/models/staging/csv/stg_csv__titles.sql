@@ -2,6 +2,7 @@
 -- one row per delivered record.
 with source as (
     select * from {{ source('raw', 'csv_titles') }}
+    where {{ configured_providers() }}
 ),
 
 renamed as (

@@ -2,6 +2,7 @@
 -- fields), one row per delivered record.
 with source as (
     select * from {{ source('raw', 'json_titles') }}
+    where {{ configured_providers() }}
 ),
 
 renamed as (

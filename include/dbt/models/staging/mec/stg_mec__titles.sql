@@ -1,6 +1,7 @@
 -- Every MovieLabs MEC provider's titles (raw.mec_titles), one row per delivered record: renames and casts.
 with source as (
     select * from {{ source('raw', 'mec_titles') }}
+    where {{ configured_providers() }}
 ),
 
 renamed as (
