@@ -1,7 +1,9 @@
 """The demo's remote sources on 127.0.0.1: an S3 store (moto), an SFTP drop and a titles API, filled with deliveries.
 
-`demo_services(...)` starts them as subprocesses on fixed ports, writes each demo provider's deliveries, yields the
-`AIRFLOW_CONN_*` variables that point the provider DAGs at them, and stops them all on exit.
+`demo_services(...)` starts them as subprocesses (on the fixed ports the demo provider YAMLs name, or on the ports
+given, e.g. free ones for tests), writes each demo provider's deliveries, yields the `AIRFLOW_CONN_*` variables that
+point the provider DAGs at them, and stops them all on exit. `write_provider_configs` copies the provider YAMLs with
+the locations moved to other ports.
 """
 
 from __future__ import annotations
@@ -35,8 +37,6 @@ MEC_PREFIX = "deliveries"
 AVAILS_FOLDER = "avails"
 API_TITLES_PATH = "/v1/titles"  # demo_feeds.api_server.TITLES_PATH
 DEMO_MEC_LOCATION = f"s3://{MEC_BUCKET}/{MEC_PREFIX}"
-DEMO_AVAILS_LOCATION = f"sftp://{HOST}:{SFTP_PORT}/{AVAILS_FOLDER}"
-DEMO_API_LOCATION = f"http://{HOST}:{API_PORT}{API_TITLES_PATH}"
 
 MEC_CONN_ID = "demo_mec_s3"
 AVAILS_CONN_ID = "demo_avails_sftp"
@@ -45,6 +45,53 @@ S3_REGION = "us-east-1"
 S3_ACCESS_KEY_ID = "demo-access-key"  # moto accepts any key; these only have to be present
 S3_SECRET_ACCESS_KEY = "demo-secret-key"  # noqa: S105 - a dummy for the local moto server
 SFTP_USERNAME = "demo_avails"
+
+
+@dataclass(frozen=True)
+class DemoPorts:
+    """Where the demo services listen: the fixed ports of the demo provider YAMLs, or others (`free()`)."""
+
+    s3: int = S3_PORT
+    sftp: int = SFTP_PORT
+    api: int = API_PORT
+
+    @classmethod
+    def free(cls) -> DemoPorts:
+        """Three ports nothing listens on now, so tests run beside a demo or an Airflow that uses the fixed ones."""
+        sockets = [socket.socket() for _ in range(3)]
+        try:
+            for sock in sockets:
+                sock.bind((HOST, 0))
+            s3, sftp, api = (int(sock.getsockname()[1]) for sock in sockets)
+        finally:
+            for sock in sockets:
+                sock.close()
+        return cls(s3=s3, sftp=sftp, api=api)
+
+    def locations(self) -> dict[str, str]:
+        """The demo providers' `source.location` that depend on a port, by provider id."""
+        return {
+            "demo_avails": f"sftp://{HOST}:{self.sftp}/{AVAILS_FOLDER}",
+            "demo_api": f"http://{HOST}:{self.api}{API_TITLES_PATH}",
+        }
+
+
+DEMO_AVAILS_LOCATION = DemoPorts().locations()["demo_avails"]
+DEMO_API_LOCATION = DemoPorts().locations()["demo_api"]
+
+
+def write_provider_configs(source_dir: Path, target_dir: Path, ports: DemoPorts) -> Path:
+    """Copy every provider YAML of source_dir into target_dir, the demo providers' locations on `ports`."""
+    import yaml
+
+    target_dir.mkdir(parents=True, exist_ok=True)
+    locations = ports.locations()
+    for path in sorted(source_dir.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.stem in locations:
+            data["source"]["location"] = locations[path.stem]
+        (target_dir / path.name).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return target_dir
 
 
 class DemoServiceError(RuntimeError):
@@ -109,14 +156,15 @@ class _Service:
 
 @contextlib.contextmanager
 def demo_services(
-    drop_root: Path, start: date, days: int, seed: int, state_dir: Path | None = None
+    drop_root: Path, start: date, days: int, seed: int, state_dir: Path | None = None, ports: DemoPorts | None = None
 ) -> Iterator[dict[str, str]]:
     """Run the demo's S3, SFTP and API services with `days` delivery days from `start`; yield the connections env.
 
     Writes demo_adi's ADI into `<drop_root>/demo_adi`, uploads demo_mec's MEC to DEMO_MEC_LOCATION, writes
     demo_avails' xlsx into the SFTP root under `avails/`, and has the API serve demo_api's titles. Keys, known_hosts,
     the SFTP root and the logs live in `state_dir` (default `<drop_root>/../demo_services`). The API's titles are
-    updated from 2026-11-01 on (demo_feeds.api_server has no start option), so `start` must be that day.
+    updated from 2026-11-01 on (demo_feeds.api_server has no start option), so `start` must be that day. `ports`
+    default to the fixed ones the demo provider YAMLs name.
     """
     from demo_feeds.adi import write_demo_data
     from demo_feeds.api_server import FIRST_UPDATE
@@ -124,6 +172,7 @@ def demo_services(
     from demo_feeds.eidr_registry import write_demo_registry
     from demo_feeds.sftp_server import PASSWORD_ENV
 
+    ports = ports or DemoPorts()
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     if start != FIRST_UPDATE.date():
@@ -139,31 +188,31 @@ def demo_services(
     write_demo_avails(sftp_root / AVAILS_FOLDER, "demo_avails", start, days, seed)
     python = sys.executable
     sftp_command = [
-        python, "-m", "demo_feeds.sftp_server", "--root", str(sftp_root), "--port", str(SFTP_PORT),
+        python, "-m", "demo_feeds.sftp_server", "--root", str(sftp_root), "--port", str(ports.sftp),
         "--host-key-file", str(state / "sftp_host_key"), "--known-hosts-out", str(known_hosts),
         "--username", SFTP_USERNAME,
     ]  # fmt: skip
-    api_command = [python, "-m", "demo_feeds.api_server", "--port", str(API_PORT), "--days", str(days)]
+    api_command = [python, "-m", "demo_feeds.api_server", "--port", str(ports.api), "--days", str(days)]
     services = [
-        _Service("s3", S3_PORT, [python, "-m", "moto.server", "-H", HOST, "-p", str(S3_PORT)]),
-        _Service("sftp", SFTP_PORT, sftp_command, {PASSWORD_ENV: sftp_password}, ready_path=known_hosts),
-        _Service("api", API_PORT, api_command, {"MEDIA_API_TOKEN": api_token}),
+        _Service("s3", ports.s3, [python, "-m", "moto.server", "-H", HOST, "-p", str(ports.s3)]),
+        _Service("sftp", ports.sftp, sftp_command, {PASSWORD_ENV: sftp_password}, ready_path=known_hosts),
+        _Service("api", ports.api, api_command, {"MEDIA_API_TOKEN": api_token}),
     ]
     try:
         for service in services:
             service.start(logs)
-        _upload_mec(start, days, seed)
+        _upload_mec(start, days, seed, ports.s3)
         yield {
             _conn_env(MEC_CONN_ID): json.dumps({
                 "conn_type": "aws", "login": S3_ACCESS_KEY_ID, "password": S3_SECRET_ACCESS_KEY,
-                "extra": {"endpoint_url": f"http://{HOST}:{S3_PORT}", "region_name": S3_REGION},
+                "extra": {"endpoint_url": f"http://{HOST}:{ports.s3}", "region_name": S3_REGION},
             }),
             _conn_env(AVAILS_CONN_ID): json.dumps({
-                "conn_type": "sftp", "host": HOST, "port": SFTP_PORT, "login": SFTP_USERNAME,
+                "conn_type": "sftp", "host": HOST, "port": ports.sftp, "login": SFTP_USERNAME,
                 "password": sftp_password, "extra": {"known_hosts": str(known_hosts)},
             }),
             _conn_env(API_CONN_ID): json.dumps({
-                "conn_type": "http", "host": f"http://{HOST}:{API_PORT}", "password": api_token,
+                "conn_type": "http", "host": f"http://{HOST}:{ports.api}", "password": api_token,
             }),
         }  # fmt: skip
     finally:
@@ -182,7 +231,7 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def _upload_mec(start: date, days: int, seed: int) -> None:
+def _upload_mec(start: date, days: int, seed: int, s3_port: int) -> None:
     """Write demo_mec's days into a temp folder and put them under DEMO_MEC_LOCATION, `<YYYY-MM-DD>/` kept."""
     import boto3
 
@@ -190,7 +239,7 @@ def _upload_mec(start: date, days: int, seed: int) -> None:
 
     client = boto3.client(
         "s3",
-        endpoint_url=f"http://{HOST}:{S3_PORT}",
+        endpoint_url=f"http://{HOST}:{s3_port}",
         aws_access_key_id=S3_ACCESS_KEY_ID,
         aws_secret_access_key=S3_SECRET_ACCESS_KEY,
         region_name=S3_REGION,

@@ -7,12 +7,15 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
 from stdnum.iso7064 import mod_37_36
 
 pytestmark = pytest.mark.integration
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 PROVIDER = "demo_adi"
 ALL_PROVIDERS = ("demo_adi", "demo_mec", "demo_avails", "demo_api", "eidr_registry")
@@ -21,9 +24,11 @@ NEXT_INTERVAL_END = "2026-11-04T00:00:00+00:00"
 
 
 def airflow_dags_test(dag_id: str, logical_date: str | None, log_dir: Path) -> subprocess.CompletedProcess[str]:
-    """`airflow dags test` in a child process, as an operator would run it; the log is kept for failures."""
+    """`airflow dags test` in a child process, as an operator would run it; the log is kept for failures. The
+    providers are the project's YAMLs with the demo services on free ports (see `demo_ports`)."""
     command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, *([logical_date] if logical_date else [])]
     env = {**os.environ, "MEDIA_DEADLINE_ALERTS": "off"}  # apache/airflow#73428: `dags test` and deadlines
+    env["MEDIA_PROVIDERS_DIR"] = str(log_dir.parent / "integration_providers")
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     (log_dir / f"{dag_id}-{logical_date or 'now'}.log").write_text(result.stdout + result.stderr)
     return result
@@ -52,12 +57,25 @@ def log_dir(test_env: dict[str, str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first_publish(drop_root: Path, log_dir: Path, warehouse_dsn: str) -> dict[str, subprocess.CompletedProcess[str]]:
+def demo_ports(log_dir: Path) -> Any:
+    """Free ports for the demo services (a demo or `make airflow` may hold the fixed ones), and the provider YAMLs
+    that name them, where airflow_dags_test points MEDIA_PROVIDERS_DIR."""
+    from demo.services import DemoPorts, write_provider_configs
+
+    ports = DemoPorts.free()
+    write_provider_configs(PROJECT_ROOT / "include" / "providers", log_dir.parent / "integration_providers", ports)
+    return ports
+
+
+@pytest.fixture(scope="module")
+def first_publish(
+    drop_root: Path, log_dir: Path, warehouse_dsn: str, demo_ports: Any
+) -> dict[str, subprocess.CompletedProcess[str]]:
     """Every demo provider ingests one interval from its own transport (local, S3, SFTP, API), then one publish."""
     from demo.services import demo_services
 
     runs: dict[str, subprocess.CompletedProcess[str]] = {}
-    with demo_services(drop_root, date(2026, 11, 1), 3, seed=7) as service_env:
+    with demo_services(drop_root, date(2026, 11, 1), 3, seed=7, ports=demo_ports) as service_env:
         saved = dict(os.environ)
         os.environ.update(service_env)
         try:

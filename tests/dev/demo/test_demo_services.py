@@ -27,7 +27,10 @@ START = date(2026, 11, 1)
 DAYS = 2
 SEED = 7
 INTERVAL = ["--start", "2026-11-01T00:00:00+00:00", "--end", "2026-11-03T00:00:00+00:00"]
-PORTS = (svc.S3_PORT, svc.SFTP_PORT, svc.API_PORT)
+# Free ports, so these tests pass while a demo or `make airflow` holds the fixed ones.
+DEMO_PORTS = svc.DemoPorts.free()
+PORTS = (DEMO_PORTS.s3, DEMO_PORTS.sftp, DEMO_PORTS.api)
+LOCATIONS = DEMO_PORTS.locations()
 # What the provider YAMLs say, as CLI arguments (provider ids prefixed so no other test's ledger is touched).
 PROVIDERS = {
     "demo_mec": (
@@ -39,7 +42,7 @@ PROVIDERS = {
         svc.AVAILS_CONN_ID,
         Transport("sftp"),
         [
-            "--format", "avails_xlsx", "--location", svc.DEMO_AVAILS_LOCATION, "--file-glob", "*.xlsx",
+            "--format", "avails_xlsx", "--location", LOCATIONS["demo_avails"], "--file-glob", "*.xlsx",
             "--date-in-path", "%Y-%m-%d",
         ],
     ),
@@ -47,7 +50,7 @@ PROVIDERS = {
         svc.API_CONN_ID,
         Transport("api"),
         [
-            "--format", "json", "--source-kind", "api", "--location", svc.DEMO_API_LOCATION,
+            "--format", "json", "--source-kind", "api", "--location", LOCATIONS["demo_api"],
             "--format-options", '{"items_field": "items"}', "--api-paging", "cursor",
             "--api-options", '{"items_field": "items", "cursor_field": "next_cursor", "page_size": 50}',
         ],
@@ -92,7 +95,7 @@ class TestIngestFromTheServices:
     def running(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         base = tmp_path_factory.mktemp("demo_services")
         drop_root, state_dir = base / "drop", base / "state"
-        with svc.demo_services(drop_root, START, DAYS, SEED, state_dir=state_dir) as conn_env:
+        with svc.demo_services(drop_root, START, DAYS, SEED, state_dir=state_dir, ports=DEMO_PORTS) as conn_env:
             yield Running(conn_env, drop_root, state_dir)
 
     def test_yields_one_connection_per_remote_provider(self, running: Running) -> None:
@@ -102,14 +105,14 @@ class TestIngestFromTheServices:
         assert _env_for(running, svc.MEC_CONN_ID, Transport("s3")) == {
             "AWS_ACCESS_KEY_ID": svc.S3_ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": svc.S3_SECRET_ACCESS_KEY,
-            "MEDIA_S3_ENDPOINT_URL": "http://127.0.0.1:18900",
+            "MEDIA_S3_ENDPOINT_URL": f"http://127.0.0.1:{DEMO_PORTS.s3}",
             "AWS_DEFAULT_REGION": "us-east-1",
         }
         sftp = _env_for(running, svc.AVAILS_CONN_ID, Transport("sftp"))
         assert sftp["MEDIA_SFTP_USERNAME"] == svc.SFTP_USERNAME and sftp["MEDIA_SFTP_PASSWORD"]
         known_hosts = Path(sftp["MEDIA_SFTP_KNOWN_HOSTS"])
         assert known_hosts.parent == running.state_dir.resolve()
-        assert known_hosts.read_text().startswith("[127.0.0.1]:18922 ssh-ed25519 ")
+        assert known_hosts.read_text().startswith(f"[127.0.0.1]:{DEMO_PORTS.sftp} ssh-ed25519 ")
         assert _env_for(running, svc.API_CONN_ID, Transport("api"))["MEDIA_API_TOKEN"]
         assert all(_listening(port) for port in PORTS)
 
@@ -122,11 +125,22 @@ class TestIngestFromTheServices:
 
         assert (svc.DEMO_API_LOCATION, svc.API_TITLES_PATH) == ("http://127.0.0.1:18980/v1/titles", TITLES_PATH)
 
+    def test_the_fixed_ports_are_the_ones_the_demo_yamls_name(self, tmp_path: Path) -> None:
+        from media_platform.config.provider import load_provider_config
+
+        providers = PROJECT_ROOT / "include" / "providers"
+        for provider_id, location in svc.DemoPorts().locations().items():
+            assert load_provider_config(providers / f"{provider_id}.yaml").source.location == location
+        moved = svc.write_provider_configs(providers, tmp_path / "providers", DEMO_PORTS)
+        for provider_id, location in LOCATIONS.items():
+            assert load_provider_config(moved / f"{provider_id}.yaml").source.location == location
+        assert sorted(p.name for p in moved.glob("*.yaml")) == sorted(p.name for p in providers.glob("*.yaml"))
+
     def test_sftp_clients_cannot_leave_the_served_root(self, running: Running) -> None:
         from ingest.discover.transports import open_location
 
         env = _env_for(running, svc.AVAILS_CONN_ID, Transport("sftp"))
-        location = open_location("sftp://127.0.0.1:18922/", env)
+        location = open_location(f"sftp://127.0.0.1:{DEMO_PORTS.sftp}/", env)
         assert location.fs.ftp.normalize("/../..") == "/"
         assert sorted(location.fs.ftp.listdir("/..")) == ["avails"]
 
@@ -158,7 +172,7 @@ class TestIngestFromTheServices:
 
 
 def test_the_services_stop_on_exit(tmp_path: Path) -> None:
-    with svc.demo_services(tmp_path / "drop", START, 1, SEED) as conn_env:
+    with svc.demo_services(tmp_path / "drop", START, 1, SEED, ports=DEMO_PORTS) as conn_env:
         assert len(conn_env) == 3 and all(_listening(port) for port in PORTS)
     assert (tmp_path / "demo_services" / "logs" / "s3.log").is_file()  # default state dir: next to the drop root
     assert not any(svc.port_in_use(port) for port in PORTS)
@@ -167,22 +181,22 @@ def test_the_services_stop_on_exit(tmp_path: Path) -> None:
 def test_a_taken_port_names_itself_and_stops_what_already_started(tmp_path: Path) -> None:
     with socket.socket() as blocker:
         blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # earlier tests' connections may linger
-        blocker.bind(("127.0.0.1", svc.API_PORT))
+        blocker.bind(("127.0.0.1", DEMO_PORTS.api))
         blocker.listen()
-        taken = pytest.raises(svc.DemoServiceError, match="port 18980 on 127.0.0.1 is already in use")
-        with taken, svc.demo_services(tmp_path / "drop", START, 1, SEED):
+        taken = pytest.raises(svc.DemoServiceError, match=f"port {DEMO_PORTS.api} on 127.0.0.1 is already in use")
+        with taken, svc.demo_services(tmp_path / "drop", START, 1, SEED, ports=DEMO_PORTS):
             pytest.fail("must not get here")  # pragma: no cover
     assert not any(svc.port_in_use(port) for port in PORTS)
 
 
 def test_an_error_inside_the_block_still_stops_them(tmp_path: Path) -> None:
-    with pytest.raises(KeyError), svc.demo_services(tmp_path / "drop", START, 1, SEED):
+    with pytest.raises(KeyError), svc.demo_services(tmp_path / "drop", START, 1, SEED, ports=DEMO_PORTS):
         raise KeyError("boom")
     assert not any(svc.port_in_use(port) for port in PORTS)
 
 
 def test_a_start_the_api_cannot_serve_is_refused(tmp_path: Path) -> None:
     refused = pytest.raises(ValueError, match="updated from 2026-11-01 on")
-    with refused, svc.demo_services(tmp_path / "drop", date(2026, 11, 5), 1, SEED):
+    with refused, svc.demo_services(tmp_path / "drop", date(2026, 11, 5), 1, SEED, ports=DEMO_PORTS):
         pytest.fail("must not get here")  # pragma: no cover
     assert not (tmp_path / "drop").exists()
