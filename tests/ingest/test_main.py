@@ -88,6 +88,55 @@ def test_a_broken_record_lands_in_quarantine(ingest: Any, warehouse: Any) -> Non
     assert raw_record.startswith("<?xml") and source_format == "adi"
 
 
+def test_an_inverted_licensing_window_is_quarantined_and_the_rest_loads(
+    public_adi: Path, tmp_path: Path, warehouse_dsn: str, warehouse: Any, cli: Any
+) -> None:
+    """One package whose licensing window ends before it starts is quarantined at ingest, with both dates and the
+    title asset's location; the package beside it, and one with a one-day window, load; every record is counted."""
+    reference = (public_adi / "vod_metadata_reference.xml").read_text(encoding="utf-8")
+    start, end = (
+        'Name="Licensing_Window_Start" Value="2003-01-02"',
+        'Name="Licensing_Window_End" Value="2023-01-02T23:59:59"',
+    )
+    windows = {
+        "good": (start, end),
+        "inverted": (start, 'Name="Licensing_Window_End" Value="2002-12-31"'),
+        "one_day": (start, 'Name="Licensing_Window_End" Value="2003-01-02"'),
+    }
+    day = tmp_path / "drop" / "adi_windows" / "2026-11-02"
+    day.mkdir(parents=True)
+    for n, (name, (new_start, new_end)) in enumerate(windows.items()):
+        text = reference.replace(start, new_start).replace(end, new_end).replace("2003010204050001", f"W{n:015d}")
+        (day / f"{name}.xml").write_text(text, encoding="utf-8")
+    args = ["run", "--provider", "cli_windows", "--format", "adi", "--location", "adi_windows"]
+    args += ["--file-glob", "*.xml", "--date-in-path", "%Y-%m-%d", *DAY]
+    result = cli(args, {"WAREHOUSE_DSN": warehouse_dsn, "MEDIA_DROP_ROOT": str(tmp_path / "drop")})
+    assert result.returncode == 0, result.stderr
+    summary = result.summary
+    assert (summary["records_read"], summary["records_loaded"], summary["records_quarantined"]) == (3, 2, 1)
+    assert summary["records_read"] == summary["records_loaded"] + summary["records_quarantined"]
+    rows = _one(
+        warehouse,
+        "select source_file, source_location, reason from raw.quarantine where provider_id = 'cli_windows'",
+    )
+    assert rows == [
+        (
+            "2026-11-02/inverted.xml",
+            "2026-11-02/inverted.xml#/ADI/Asset[1]",
+            "Licensing_Window_Start 2003-01-02T00:00:00+00:00 is after Licensing_Window_End 2002-12-31T23:59:59+00:00",
+        )
+    ]
+    loaded = _one(
+        warehouse,
+        "select source_file, licensing_window_end - licensing_window_start from raw.adi_titles"
+        " where provider_id = 'cli_windows' order by source_file",
+    )
+    assert [(source_file, str(length)) for source_file, length in loaded] == [
+        ("2026-11-02/good.xml", "7305 days, 23:59:59"),
+        ("2026-11-02/one_day.xml", "23:59:59"),
+    ]
+
+
 def _snapshot(warehouse: Any, provider: str) -> tuple[list[Any], list[Any], list[Any]]:
     titles = _one(
         warehouse,

@@ -361,7 +361,8 @@ def _end_timestamp(value: str) -> datetime:
 
 
 def _title_columns(package: AdiAsset, title: AdiAsset) -> dict[str, Any]:
-    """The typed columns of raw.adi_titles; collects every bad value so one quarantine reason names them all.
+    """The typed columns of raw.adi_titles; collects every bad value, and a licensing window that ends before it
+    starts, so one quarantine reason names them all.
 
     App_Data names are looked up in lower case, in the index `AdiAsset.first` uses (without a call per lookup).
     """
@@ -446,6 +447,15 @@ def _title_columns(package: AdiAsset, title: AdiAsset) -> dict[str, Any]:
         "has_preview": "preview" in classes,
         "has_poster": "poster" in classes,
     }
+    inverted = fields.window_problem(
+        "Licensing_Window_Start",
+        columns["licensing_window_start"],
+        "Licensing_Window_End",
+        columns["licensing_window_end"],
+        empty_allowed=True,
+    )
+    if inverted:
+        errors.append(inverted)
     if errors:
         raise Rejected("; ".join(errors), title.path)
     return columns

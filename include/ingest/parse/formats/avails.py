@@ -99,8 +99,9 @@ def avail_columns(values: Mapping[str, Any], options: Mapping[str, Any] | None =
     end_condition = end_condition or value("end_condition")
     if start is None and start_condition is None and not any(e.startswith("bad Start") for e in convert.errors):
         convert.errors.append("no Start (date or StartCondition)")
-    if start is not None and end is not None and start >= end:
-        convert.errors.append(f"Start {start.isoformat()} is not before End {end.isoformat()}")
+    inverted = fields.window_problem("Start", start, "End", end, empty_allowed=False)
+    if inverted:
+        convert.errors.append(inverted)
     languages = _languages(values.get("allowed_languages"))
     for language in languages:
         reason = language_problem(language)

@@ -1,4 +1,5 @@
-"""Converters for provider field values (run times, years, integers, timestamps); each raises ValueError saying why."""
+"""Converters for provider field values (run times, years, integers, timestamps), each raising ValueError saying why;
+and the record rules every format shares (a window that ends before it starts)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,18 @@ def timestamp(value: str, *, end_of_day: bool = False) -> datetime:
     if len(stripped) == 10:
         parsed = datetime.combine(parsed.date(), time(23, 59, 59) if end_of_day else time(0, 0))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def window_problem(
+    start_name: str, start: datetime | None, end_name: str, end: datetime | None, *, empty_allowed: bool
+) -> str | None:
+    """Why a window from start to end cannot be loaded, naming both bounds, or None when it can (or a bound is
+    missing). Every format that carries a window checks it here, so the reason reads the same everywhere.
+
+    The rule is the publish-time audit's: a window must not end before it starts; with empty_allowed False (Avails
+    windows) it must also end after it starts. A window of one day (both bounds the same date) ends at 23:59:59.
+    """
+    if start is None or end is None or end > start or (empty_allowed and end == start):
+        return None
+    relation = "is after" if empty_allowed else "is not before"
+    return f"{start_name} {start.isoformat()} {relation} {end_name} {end.isoformat()}"

@@ -125,6 +125,8 @@ def convert(converter: TitleConverter, values: Mapping[str, pa.Array], check_val
         slow |= unsure
     for name in REQUIRED_COLUMNS:
         slow |= _flag(out[name].is_null())
+    # a window that ends before it starts is rejected by TitleConverter (fields.window_problem), which says why
+    slow |= _flag(pc.less(out["licensing_window_end"], out["licensing_window_start"]))
     out.update(_eidr(out.pop("eidr_id")))
     return ColumnarTitles(slow, out)
 

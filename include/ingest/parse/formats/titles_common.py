@@ -131,7 +131,7 @@ class TitleConverter:
 
     def columns(self, values: Sequence[Any]) -> dict[str, Any]:
         """The typed columns (all but `record`) from the values of `names`; raises Rejected naming every bad or
-        missing value."""
+        missing value, and a licensing window that ends before it starts."""
         out = self._empty.copy()
         errors: list[str] | None = None
         for (name, convert), value in zip(self._plan, values, strict=True):
@@ -147,6 +147,18 @@ class TitleConverter:
             except (ValueError, TypeError, OverflowError) as err:
                 errors = errors or []
                 errors.append(f"bad {name} (source {self.labels.get(name, name)!r}) {_shown(value)}: {err}")
+        start, end = out["licensing_window_start"], out["licensing_window_end"]
+        if start is not None and end is not None:
+            inverted = fields.window_problem(
+                self._shown_name("licensing_window_start"),
+                start,
+                self._shown_name("licensing_window_end"),
+                end,
+                empty_allowed=True,
+            )
+            if inverted:
+                errors = errors or []
+                errors.append(inverted)
         if out["provider_asset_id"] is None or out["title"] is None or errors:
             self._reject(out, errors or [])
         provided = out.pop("eidr_id")
@@ -164,8 +176,12 @@ class TitleConverter:
     def _reject(self, out: dict[str, Any], errors: list[str]) -> None:
         for name in REQUIRED_COLUMNS:
             if out[name] is None and not any(e.startswith(f"bad {name} ") for e in errors):
-                errors.append(f"missing {name} (source {self.labels.get(name, name)!r})")
+                errors.append(f"missing {self._shown_name(name)}")
         raise Rejected("; ".join(errors))
+
+    def _shown_name(self, name: str) -> str:
+        """A canonical column as reasons name it: with the source field it was mapped from."""
+        return f"{name} (source {self.labels.get(name, name)!r})"
 
     @staticmethod
     def _text(value: Any) -> str | None:

@@ -131,6 +131,57 @@ def test_bad_packages_are_quarantined_with_a_reason(reference: str, old: str, ne
     assert q.raw_record == reference.replace(old, new, 1)
 
 
+WINDOW_START = 'Name="Licensing_Window_Start" Value="2003-01-02"'
+WINDOW_END = 'Name="Licensing_Window_End" Value="2023-01-02T23:59:59"'
+# enough posters to take the file over MAX_FIELD_CHARS bytes, so it is read through the ElementTree path
+POSTERS = "".join(
+    f'<Asset><Metadata><AMS Asset_Class="poster" Asset_ID="P{i}"/></Metadata></Asset>' for i in range(900)
+)
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["callback_reader", "element_tree"])
+def test_inverted_licensing_window_is_quarantined_naming_both_dates(reference: str, large: bool) -> None:
+    text = reference.replace(WINDOW_END, 'Name="Licensing_Window_End" Value="2002-12-31"', 1)
+    if large:
+        text = text.replace("</ADI>", POSTERS + "</ADI>")
+    assert (len(text.encode()) > MAX_FIELD_CHARS) is large
+    q = _quarantined(text.encode())
+    assert q.reason == (
+        "Licensing_Window_Start 2003-01-02T00:00:00+00:00 is after Licensing_Window_End 2002-12-31T23:59:59+00:00"
+    )
+    assert q.source_location == "2026-11-02/pkg.xml#/ADI/Asset[1]"  # the title asset
+    assert q.raw_record == text
+
+
+def test_inverted_licensing_window_is_named_with_the_other_bad_values(reference: str) -> None:
+    text = reference.replace(WINDOW_END, 'Name="Licensing_Window_End" Value="2002-12-31"', 1)
+    q = _quarantined(text.replace('Value="01:02:03"', 'Value="1h30"').encode())
+    assert q.reason == (
+        "bad Run_Time '1h30': expected HH:MM:SS; "
+        "Licensing_Window_Start 2003-01-02T00:00:00+00:00 is after Licensing_Window_End 2002-12-31T23:59:59+00:00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ("2003-01-02", "2003-01-02", (datetime(2003, 1, 2, tzinfo=UTC), datetime(2003, 1, 2, 23, 59, 59, tzinfo=UTC))),
+        ("2003-01-02T10:00:00Z", "2003-01-02T10:00:00Z", (datetime(2003, 1, 2, 10, tzinfo=UTC),) * 2),
+        ("2003-01-02T10:00:00+02:00", "2003-01-02T08:00:00Z", (datetime(2003, 1, 2, 8, tzinfo=UTC),) * 2),
+        ("2003-01-02", None, (datetime(2003, 1, 2, tzinfo=UTC), None)),
+    ],
+    ids=["one_day", "empty", "same_moment_other_offsets", "open_end"],
+)
+def test_licensing_window_that_does_not_end_before_it_starts_loads(
+    reference: str, start: str, end: str | None, expected: tuple[datetime | None, datetime | None]
+) -> None:
+    """The rule is the publish-time audit's (end >= start): a one-day or even empty window is not inverted."""
+    text = reference.replace(WINDOW_START, f'Name="Licensing_Window_Start" Value="{start}"', 1)
+    text = text.replace(WINDOW_END, "" if end is None else f'Name="Licensing_Window_End" Value="{end}"', 1)
+    c = _parsed(text.encode()).columns
+    assert (c["licensing_window_start"], c["licensing_window_end"]) == expected
+
+
 def test_other_xml_is_not_an_adi_document(reference: str) -> None:
     data = reference.replace("<ADI>", "<PACKAGE>").replace("</ADI>", "</PACKAGE>").encode()
     assert _quarantined(data).reason == "not an ADI document: root element is <PACKAGE>"

@@ -234,6 +234,9 @@ def _ref_title_columns(package: _RefAsset, title: _RefAsset) -> dict[str, Any]:
         "has_preview": "preview" in children,
         "has_poster": "poster" in children,
     }
+    start, end = columns["licensing_window_start"], columns["licensing_window_end"]
+    if start is not None and end is not None and end < start:  # the licensing-window rule, added to both since
+        errors.append(f"Licensing_Window_Start {start.isoformat()} is after Licensing_Window_End {end.isoformat()}")
     if errors:
         raise _RefRejected("; ".join(errors), title.path)
     return columns
@@ -425,6 +428,19 @@ def _handmade() -> dict[str, str | bytes]:
         .replace('Name="Year" Value="2003"', 'Name="Year" Value="1066"')
         .replace('Value="2023-01-02T23:59:59"', 'Value="2023-02-30"')
         .replace('Version_Minor="0"', 'Version_Minor="-1"', 2),
+        "inverted_window": r.replace('Value="2023-01-02T23:59:59"', 'Value="2002-12-31"'),
+        "inverted_window_and_bad_value": r.replace('Value="2023-01-02T23:59:59"', 'Value="2002-12-31"').replace(
+            'Value="01:02:03"', 'Value="1h30"'
+        ),
+        "one_day_window": r.replace('Value="2023-01-02T23:59:59"', 'Value="2003-01-02"'),
+        "empty_window": r.replace('Value="2003-01-02"', 'Value="2023-01-02T23:59:59"', 1),
+        "inverted_window_in_large_package": r.replace('Value="2023-01-02T23:59:59"', 'Value="2002-12-31"').replace(
+            "</ADI>",
+            "".join(
+                f'<Asset><Metadata><AMS Asset_Class="poster" Asset_ID="P{i}"/></Metadata></Asset>' for i in range(900)
+            )
+            + "</ADI>",
+        ),
         "deep_assets": '<ADI><Metadata><AMS Asset_Class="package"/></Metadata>'
         + "<Asset>" * 12
         + "</Asset>" * 12
@@ -525,8 +541,9 @@ _VALUES = ["", " ", "  x  ", "Test", "01:02:03", "1:2:3", "2003", "20O3", "5", "
            "\u00e9\u2028", "\U0001f600", "tab\there", "}{"]  # fmt: skip
 _GOOD = {
     "run_time": ["01:02:03", " 00:45:09 "], "year": ["2003", "1999 "], "season_number": ["5", "05"],
-    "episode_number": ["12"], "licensing_window_start": ["2026-11-02", "2026-11-02T10:00:00Z"],
-    "licensing_window_end": ["2027-11-02", "2027-11-02 23:59:59+01:00"],
+    "episode_number": ["12"], "licensing_window_start": ["2026-11-02", "2026-11-02T10:00:00Z", "2027-12-01"],
+    "licensing_window_end": ["2027-11-02", "2027-11-02 23:59:59+01:00", "2026-11-02", "2026-11-02T10:00:00Z",
+                             "2026-11-01"],
     "eidr": ["10.5240/0344-992B-DF0A-21A5-8BF9-Q", "urn:eidr:10.5240:fb0d-0a93-cad6-8e8d-80c2-4", "10.5240/XXXX"],
     "eidr_id": ["10.5240/0344-992B-DF0A-21A5-8BF9-R"],
 }  # fmt: skip
@@ -655,6 +672,25 @@ def test_the_generator_builds_good_packages_too() -> None:
         settings=settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck)),
     )
     assert isinstance(adi.parse_adi_file(found, "x"), ParsedRecord)
+
+
+def test_the_generator_builds_inverted_licensing_windows_too() -> None:
+    """The generated comparisons cover the licensing-window rule: some packages are quarantined by it alone."""
+    found = find(
+        generated_package(),
+        lambda data: _quarantined_for_the_window_alone(reference_parse(data, "x")),
+        settings=settings(max_examples=4000, deadline=None, suppress_health_check=list(HealthCheck)),
+    )
+    assert _quarantined_for_the_window_alone(adi.parse_adi_file(found, "x"))
+
+
+def _quarantined_for_the_window_alone(outcome: ParseOutcome) -> bool:
+    return (
+        isinstance(outcome, Quarantined)
+        and outcome.reason.startswith("Licensing_Window_Start ")
+        and "is after Licensing_Window_End" in outcome.reason
+        and ";" not in outcome.reason
+    )
 
 
 @settings(max_examples=300, deadline=None)

@@ -680,6 +680,50 @@ def test_one_bad_json_item_is_quarantined_with_the_reference_reason() -> None:
     assert bad.reason == "bad release_year (source 'release_year') '0000': expected a year between 1870 and 2100"
 
 
+def test_an_inverted_licensing_window_is_quarantined_on_both_paths() -> None:
+    """A row whose window ends before it starts leaves the column-wise path and is quarantined naming both dates; a
+    window of one day (start and end the same date) stays in the block."""
+    columns = {**CSV_COLUMNS, "licensing_window_start": "Window Start"}
+    options = {**CSV_EXAMPLE_OPTIONS, "columns": columns}
+    rows = [f"{row};01/11/2027" for row in _csv_rows(5)]
+    rows[1] = rows[1].replace(";31/12/2027;", ";31/10/2027;")
+    rows[3] = rows[3].replace(";31/12/2027;", ";01/11/2027;")
+    data = "\n".join([CSV_HEADER + ";Window Start", *rows]).encode() + b"\n"
+    results = check_csv(data, options)
+    [block] = _blocks(results)
+    assert block.num_rows == 4
+    one_day = block.records()[2]
+    assert one_day.source_location == "2026-11-02/titles.csv:line 5"
+    assert (one_day.columns["licensing_window_start"], one_day.columns["licensing_window_end"]) == (
+        datetime(2027, 11, 1, tzinfo=UTC),
+        datetime(2027, 11, 1, 23, 59, 59, tzinfo=UTC),
+    )
+    [bad] = [result for result in results if isinstance(result, Quarantined)]
+    assert bad.source_location == "2026-11-02/titles.csv:line 3"
+    assert bad.reason == (
+        "licensing_window_start (source 'Window Start') 2027-11-01T00:00:00+00:00 is after "
+        "licensing_window_end (source 'Window End') 2027-10-31T23:59:59+00:00"
+    )
+    assert len(_expanded(results)) == len(rows)  # every row is accounted for
+
+
+def test_an_inverted_licensing_window_in_a_json_item_is_quarantined() -> None:
+    items = _json_items(4)
+    for item in items:
+        item["licensing_window_start"] = "2027-12-31"  # a one-day window: loads
+    items[2]["licensing_window_start"] = "2028-01-01T00:00:00Z"
+    data = json.dumps({"items": items}).encode()
+    results = check_json(data, {"items_field": "items"})
+    [block] = _blocks(results)
+    assert block.num_rows == 3
+    [bad] = [result for result in results if isinstance(result, Quarantined)]
+    assert bad.source_location == "2026-11-02/page-0001.json#/items/2"
+    assert bad.reason == (
+        "licensing_window_start (source 'licensing_window_start') 2028-01-01T00:00:00+00:00 is after "
+        "licensing_window_end (source 'licensing_window_end') 2027-12-31T23:59:59+00:00"
+    )
+
+
 def _fast_share(results: Sequence[Any]) -> float:
     fast = sum(block.num_rows for block in _blocks(results))
     return fast / len(_expanded(results))
