@@ -1,4 +1,4 @@
-{#- movie, episode, season, series or other, from a provider's work type (MEC WorkType, Avails WorkType, CSV). -#}
+{#- One of var('asset_types') from a provider's work type (MEC WorkType, Avails WorkType, CSV; ADI's series fields). -#}
 {% macro canonical_asset_type(expression) -%}
     case lower(coalesce({{ expression }}, 'movie'))
         when 'movie' then 'movie'

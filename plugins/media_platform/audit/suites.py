@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from media_platform.config.dbt_manifest import accepted_values, load_manifest, project_vars
+from media_platform.config.settings import PlatformSettings
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
 
 EIDR_PATTERN = r"^10\.5240/([0-9A-F]{4}-){5}[0-9A-Z]$"
-EIDR_STATUSES = ("valid", "invalid", "missing")
-ASSET_TYPES = ("movie", "episode", "season", "series", "other")
 
 
-def titles_suite() -> ExpectationSuite:
+def dbt_accepted_values(model: str, column: str, manifest_path: Path | None = None) -> list[str]:
+    """The values dbt's accepted_values test of `model.column` allows, read from the prebuilt manifest (default: the
+    settings' one): a value set is named once, in the dbt project, and the suites check the same."""
+    settings = PlatformSettings.from_env()
+    manifest = load_manifest(manifest_path or settings.dbt_manifest_path)
+    return list(accepted_values(manifest, model, column, project_vars(settings.dbt_project_dir)))
+
+
+def titles_suite(manifest_path: Path | None = None) -> ExpectationSuite:
     """Contract of `titles`: keys, required fields, plausible ranges, canonical EIDR ids and licensing windows."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -29,8 +39,12 @@ def titles_suite() -> ExpectationSuite:
             gxe.ExpectColumnValuesToBeBetween(column="runtime_minutes", min_value=1, max_value=600),
             gxe.ExpectColumnValuesToBeBetween(column="release_year", min_value=1888, max_value=2100),
             gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
-            gxe.ExpectColumnValuesToBeInSet(column="eidr_status", value_set=list(EIDR_STATUSES)),
-            gxe.ExpectColumnValuesToBeInSet(column="asset_type", value_set=list(ASSET_TYPES)),
+            *(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=column, value_set=dbt_accepted_values("titles", column, manifest_path)
+                )
+                for column in ("eidr_status", "asset_type")
+            ),
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="licensing_window_end",
                 column_B="licensing_window_start",
@@ -69,7 +83,7 @@ def provider_deliveries_suite() -> ExpectationSuite:
     )
 
 
-def availability_windows_suite() -> ExpectationSuite:
+def availability_windows_suite(manifest_path: Path | None = None) -> ExpectationSuite:
     """Contract of `availability_windows`: one row per window, ISO territories, windows that end after they start."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -81,7 +95,10 @@ def availability_windows_suite() -> ExpectationSuite:
             gxe.ExpectColumnValuesToBeUnique(column="window_key"),
             gxe.ExpectColumnValuesToMatchRegex(column="territory", regex=r"^[A-Z]{2}$"),
             gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
-            gxe.ExpectColumnValuesToBeInSet(column="eidr_status", value_set=list(EIDR_STATUSES)),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="eidr_status",
+                value_set=dbt_accepted_values("availability_windows", "eidr_status", manifest_path),
+            ),
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="window_end", column_B="window_start", ignore_row_if="either_value_is_missing"
             ),
@@ -89,7 +106,7 @@ def availability_windows_suite() -> ExpectationSuite:
     )
 
 
-def eidr_mapping_suite() -> ExpectationSuite:
+def eidr_mapping_suite(manifest_path: Path | None = None) -> ExpectationSuite:
     """Contract of `eidr_mapping`: one decision per asset, canonical IDs, known methods and bands."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -100,9 +117,11 @@ def eidr_mapping_suite() -> ExpectationSuite:
             gxe.ExpectColumnValuesToNotBeNull(column="asset_key"),
             gxe.ExpectColumnValuesToBeUnique(column="asset_key"),
             gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
-            gxe.ExpectColumnValuesToBeInSet(column="method", value_set=["provided", "matched", "override", "none"]),
-            gxe.ExpectColumnValuesToBeInSet(
-                column="band", value_set=["provided", "auto_accept", "review", "reject", "override"]
+            *(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=column, value_set=dbt_accepted_values("eidr_mapping", column, manifest_path)
+                )
+                for column in ("method", "band")
             ),
             gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),
             gxe.UnexpectedRowsExpectation(

@@ -1,16 +1,22 @@
-"""What the platform reads from the prebuilt dbt manifest: the published marts, and the views to re-create."""
+"""What the platform reads from the prebuilt dbt manifest: the published marts, the views to re-create, the values a
+column accepts."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 _VIEW_LAYERS = ("staging", "intermediate")
+# How the model YAMLs name a list kept in the project's vars: `values: "{{ var('asset_types') }}"`.
+_VAR_REFERENCE = re.compile(r"^\{\{\s*var\(\s*['\"](\w+)['\"]\s*\)\s*\}\}$")
 
 
 class ManifestMissingError(FileNotFoundError):
@@ -39,6 +45,36 @@ def published_marts(manifest_path: Path) -> tuple[str, ...]:
     audits and publishes. The single list of published tables; nothing else names them."""
     manifest = load_manifest(manifest_path)
     return tuple(sorted(node["name"] for node in _models(manifest) if node["config"].get("meta", {}).get("publish")))
+
+
+def project_vars(dbt_project_dir: Path) -> dict[str, Any]:
+    """The `vars:` of dbt_project.yml: the lists the model YAMLs share (asset types, EIDR statuses)."""
+    project = yaml.safe_load((dbt_project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    return dict(project.get("vars") or {})
+
+
+def accepted_values(
+    manifest: Mapping[str, Any], model: str, column: str, dbt_vars: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The values the accepted_values test of `model.column` allows, so a GX suite checks what dbt checks. dbt keeps
+    test arguments unrendered in the manifest, so a `{{ var('name') }}` is looked up in dbt_vars (project_vars)."""
+    model_ids = {node["unique_id"] for node in _models(manifest) if node["name"] == model}
+    for node in manifest["nodes"].values():
+        metadata = node.get("test_metadata") or {}
+        if (
+            node["resource_type"] == "test"
+            and metadata.get("name") == "accepted_values"
+            and node.get("attached_node") in model_ids
+            and node.get("column_name") == column
+        ):
+            values = metadata["kwargs"]["values"]
+            if isinstance(values, str):
+                reference = _VAR_REFERENCE.match(values.strip())
+                if not reference or reference.group(1) not in dbt_vars:
+                    raise ValueError(f"{model}.{column}: accepted values {values!r} name no dbt project var")
+                values = dbt_vars[reference.group(1)]
+            return tuple(str(value) for value in values)
+    raise LookupError(f"{model}.{column} has no accepted_values test in the dbt manifest")
 
 
 @dataclass(frozen=True)

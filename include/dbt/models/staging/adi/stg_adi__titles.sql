@@ -15,10 +15,9 @@ renamed as (
 
         -- descriptive
         nullif(trim(title), '') as title,
-        case
-            when series_title is not null or episode_number is not null then 'episode'
-            else 'movie'
-        end as asset_type,
+        {{ canonical_asset_type(
+            "case when series_title is not null or episode_number is not null then 'episode' end"
+        ) }} as asset_type,
         series_title,
         season_number,
         episode_number,
