@@ -1,5 +1,5 @@
-"""What the platform reads from the prebuilt dbt manifest: the published marts, the views to re-create, the values a
-column accepts."""
+"""What the platform reads from the prebuilt dbt manifest: the published marts and their keys, the views to
+re-create, the values a column accepts."""
 
 from __future__ import annotations
 
@@ -75,6 +75,53 @@ def accepted_values(
                 values = dbt_vars[reference.group(1)]
             return tuple(str(value) for value in values)
     raise LookupError(f"{model}.{column} has no accepted_values test in the dbt manifest")
+
+
+class PublishKeyError(ValueError):
+    """A published mart has no key (or an unclear one) to merge it into `reporting` by."""
+
+
+def publish_keys(manifest_path: Path) -> dict[str, tuple[str, ...]]:
+    """The key columns of every published mart, by name: what `publish` merges `audit` into `reporting` by.
+
+    A mart's key is its `meta: {publish_key: [...]}` when declared (for a composite key), else the one column
+    with a dbt `unique` test (on the whole table, not a `where` subset). A published mart without either, with
+    several unique columns and no declared key, or declaring undocumented columns raises PublishKeyError naming it.
+    """
+    manifest = load_manifest(manifest_path)
+    unique_columns: dict[str, set[str]] = {}
+    for node in manifest["nodes"].values():
+        test = node.get("test_metadata") or {}
+        if node["resource_type"] != "test" or test.get("name") != "unique" or test.get("namespace"):
+            continue
+        if node["config"].get("where") or not node.get("attached_node") or not node.get("column_name"):
+            continue
+        unique_columns.setdefault(node["attached_node"], set()).add(node["column_name"])
+    keys: dict[str, tuple[str, ...]] = {}
+    problems = []
+    for node in sorted(_models(manifest), key=lambda model: model["name"]):
+        meta = node["config"].get("meta", {})
+        if not meta.get("publish"):
+            continue
+        name, columns = node["name"], node.get("columns", {})
+        declared = meta.get("publish_key")
+        unique = sorted(column for column in unique_columns.get(node["unique_id"], ()) if column in columns)
+        if declared is not None:
+            if not isinstance(declared, list) or not declared or not all(isinstance(c, str) for c in declared):
+                problems.append(f"{name}: meta publish_key must be a non-empty list of column names, got {declared!r}")
+            elif undocumented := [column for column in declared if column not in columns]:
+                problems.append(f"{name}: meta publish_key names columns the model YAML does not list: {undocumented}")
+            else:
+                keys[name] = tuple(declared)
+        elif len(unique) == 1:
+            keys[name] = (unique[0],)
+        elif unique:
+            problems.append(f"{name}: several unique columns {unique}; declare one in meta publish_key")
+        else:
+            problems.append(f"{name}: no column with a unique test; declare the key in meta publish_key")
+    if problems:
+        raise PublishKeyError("published marts without a publish key: " + "; ".join(problems))
+    return keys
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from textwrap import dedent
 from typing import TYPE_CHECKING, Any
 
 from media_platform.config.constants import AUDIT_SCHEMA, REPORTING_SCHEMA
-from media_platform.config.dbt_manifest import published_marts
+from media_platform.config.dbt_manifest import publish_keys, published_marts
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import PlatformSettings
 from media_platform.dag_factory.assets import reporting_asset, staging_asset
@@ -35,7 +35,8 @@ DOC_MD = dedent(
     4. `audit_marts`: the Great Expectations checkpoint `audit_marts` validates the published marts (those marked
        `meta: {publish: true}` in their model YAML) in `audit` and rebuilds the data docs. A failed expectation
        fails this task with the failures in its log; `reporting` is untouched.
-    5. `publish`: copies the audited published marts into `reporting` in one transaction.
+    5. `publish`: merges the audited published marts into `reporting` by their keys in one transaction (only
+       changed rows are written; tables, indexes and grants stay) and returns the counts per table.
     6. `dbt_docs`: regenerates the dbt docs (lineage) into the artifacts folder.
     """
 )
@@ -93,11 +94,12 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
             return {"success": result.success, "data_docs": str(result.data_docs_index)}
 
         @task(task_id="publish", outlets=[reporting_asset(table) for table in tables])
-        def publish() -> dict[str, int]:
+        def publish() -> dict[str, Any]:
             from media_platform.tasks.publish import publish_tables
             from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
-            return publish_tables(resolve_warehouse_dsn(), list(tables), AUDIT_SCHEMA, REPORTING_SCHEMA)
+            keys = publish_keys(settings.dbt_manifest_path)
+            return publish_tables(resolve_warehouse_dsn(), list(tables), keys, AUDIT_SCHEMA, REPORTING_SCHEMA)
 
         docs = DbtDocsLocalOperator(
             task_id="dbt_docs",
