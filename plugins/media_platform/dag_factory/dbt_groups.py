@@ -51,7 +51,7 @@ def dbt_task_group(
     left in XCom and need neither a triggerer nor a slot while dbt runs, and `airflow dags test`, which runs one task
     at a time, cannot start a node task before the build. A failed model or test fails the build, so the node tasks
     and everything after the group are upstream_failed (the build's log names the failures). The build is never
-    retried (Cosmos would skip a second attempt); a node task cleared in the UI re-runs its model or tests alone."""
+    retried automatically: after a fix, a new run builds again."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, LoadMode, ProjectConfig, RenderConfig
 
     if not settings.dbt_manifest_path.exists():
@@ -82,13 +82,17 @@ def dbt_task_group(
 
 def _run_build_first(group: Any) -> None:
     """Put the group's build task upstream of the node tasks that have no upstream inside the group (Cosmos wires
-    that only for a DbtDag), so they start once the build has reported every node."""
+    that only for a DbtDag), so they start once the build has reported every node. They run after a successful or a
+    skipped build (Cosmos skips a cleared build's second attempt and leaves the node tasks to re-run their own model
+    or tests), never after a failed one."""
+    from airflow.task.trigger_rule import TriggerRule
     from cosmos.constants import PRODUCER_WATCHER_TASK_ID
 
     build = group.children[group.child_id(PRODUCER_WATCHER_TASK_ID)]
     for root in group.roots:
         if root is not build:
             build >> root
+            root.trigger_rule = TriggerRule.NONE_FAILED
 
 
 def dbt_test_task(task_id: str, select: str, settings: PlatformSettings, vars: Mapping[str, Any]) -> Any:
