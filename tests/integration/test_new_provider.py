@@ -99,8 +99,9 @@ def test_a_new_adi_provider_yaml_is_all_it_takes(
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     assert bag.import_errors == {}
     staging_tests = bag.dags[f"ingest_{PROVIDER}"].get_task("transform_staging.test")
-    assert staging_tests.select == "tag:format_adi" and staging_tests.vars["provider_id"] == PROVIDER
-    assert PROVIDER in staging_tests.vars["providers"]  # and it is one of the configured providers dbt keeps
+    configured = sorted(path.stem for path in Path(new_provider_env["MEDIA_PROVIDERS_DIR"]).glob("*.yaml"))
+    assert staging_tests.select == "tag:format_adi"
+    assert staging_tests.vars == {"providers": configured, "provider_id": PROVIDER} and PROVIDER in configured
 
     # its DAG loads the packages and tests its staging slice
     ingest = airflow_dags_test(f"ingest_{PROVIDER}", LOGICAL_DATE, new_provider_env)

@@ -9,6 +9,10 @@ from media_platform.config.constants import WAREHOUSE_CONN_ID
 from media_platform.config.dbt_manifest import ManifestMissingError
 from media_platform.config.settings import PlatformSettings
 
+# dbt runs this many models at once in a multi-model invocation (the marts' single `dbt build`); the work is SQL
+# waiting on the warehouse, so more threads than CPU cores pays.
+DBT_THREADS = 4
+
 
 def cosmos_profile_config() -> Any:
     """dbt profile from the Airflow connection `warehouse` (no profiles.yml with secrets in the image)."""
@@ -19,7 +23,7 @@ def cosmos_profile_config() -> Any:
         profile_name="media_platform",
         target_name="airflow",
         profile_mapping=PostgresUserPasswordProfileMapping(
-            conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "staging"}
+            conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "staging", "threads": DBT_THREADS}
         ),
     )
 
@@ -39,14 +43,22 @@ def dbt_vars(providers: Iterable[str], **extra: str) -> dict[str, Any]:
 def dbt_task_group(
     group_id: str, select: list[str], settings: PlatformSettings, vars: Mapping[str, Any], **kwargs: Any
 ) -> Any:
-    """A Cosmos DbtTaskGroup running the selected models (each followed by its tests) against the warehouse."""
-    from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProjectConfig, RenderConfig
+    """A Cosmos DbtTaskGroup that runs the selected models and their tests as one `dbt build` (ExecutionMode.WATCHER:
+    one dbt start, one manifest load, one connection pool, instead of a dbt process per model and per test), while
+    the UI keeps a task per model and per model's tests, reporting that node's result.
+
+    The build task (`dbt_producer_watcher`) runs first and the per-node tasks follow it: they read the results it
+    left in XCom and need neither a triggerer nor a slot while dbt runs, and `airflow dags test`, which runs one task
+    at a time, cannot start a node task before the build. A failed model or test fails the build, so the node tasks
+    and everything after the group are upstream_failed (the build's log names the failures). The build is never
+    retried automatically: after a fix, a new run builds again."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, LoadMode, ProjectConfig, RenderConfig
 
     if not settings.dbt_manifest_path.exists():
         raise ManifestMissingError(
             f"{settings.dbt_manifest_path} not found: build it with `make dbt-manifest` (dbt parse) before parsing DAGs"
         )
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=settings.dbt_project_dir,
@@ -54,11 +66,33 @@ def dbt_task_group(
             install_dbt_deps=False,
         ),
         profile_config=cosmos_profile_config(),
-        execution_config=ExecutionConfig(dbt_executable_path=settings.dbt_executable),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            dbt_executable_path=settings.dbt_executable,
+            setup_operator_args={"retries": 0},
+        ),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, select=select, emit_datasets=False),
-        operator_args={"vars": dict(vars)},
+        # the node tasks poke once, after the build; the timeout stops one whose node the build never reported
+        operator_args={"vars": dict(vars), "deferrable": False, "timeout": 600},
         **kwargs,
     )
+    _run_build_first(group)
+    return group
+
+
+def _run_build_first(group: Any) -> None:
+    """Put the group's build task upstream of the node tasks that have no upstream inside the group (Cosmos wires
+    that only for a DbtDag), so they start once the build has reported every node. They run after a successful or a
+    skipped build (Cosmos skips a cleared build's second attempt and leaves the node tasks to re-run their own model
+    or tests), never after a failed one."""
+    from airflow.task.trigger_rule import TriggerRule
+    from cosmos.constants import PRODUCER_WATCHER_TASK_ID
+
+    build = group.children[group.child_id(PRODUCER_WATCHER_TASK_ID)]
+    for root in group.roots:
+        if root is not build:
+            build >> root
+            root.trigger_rule = TriggerRule.NONE_FAILED
 
 
 def dbt_test_task(task_id: str, select: str, settings: PlatformSettings, vars: Mapping[str, Any]) -> Any:
