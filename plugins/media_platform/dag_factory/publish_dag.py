@@ -30,8 +30,9 @@ DOC_MD = dedent(
        intermediate models (all formats' titles, unioned).
     2. `match_eidr`: the EIDR matcher scores new or changed assets against the registry mirror (all assets after
        a registry load) and writes `eidr.match_results` / `eidr.match_candidates`; overrides always win.
-    3. `build_marts`: dbt builds and tests the marts into the `audit` schema (`titles` is incremental and carries
-       the EIDR mapping; `eidr_mapping`, `eidr_review_queue`, `eidr_coverage`, `availability_windows`).
+    3. `build_marts`: one `dbt build` (`dbt_producer_watcher`) builds and tests the marts into the `audit` schema
+       (`titles` is incremental and carries the EIDR mapping; `eidr_mapping`, `eidr_review_queue`,
+       `eidr_coverage`, `availability_windows`); each mart's `run` and `test` task shows that mart's outcome.
     4. `audit_marts`: the Great Expectations checkpoint `audit_marts` validates the published marts (those marked
        `meta: {publish: true}` in their model YAML) in `audit` and rebuilds the data docs. A failed expectation
        fails this task with the failures in its log; `reporting` is untouched.
