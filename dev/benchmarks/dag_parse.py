@@ -127,12 +127,14 @@ def report(results: Sequence[dict[str, Any]]) -> str:
         )
     ordered = sorted(results, key=lambda result: result["providers"])
     for small, large in zip(ordered, ordered[1:], strict=False):
-        ratio = large["import_s_median"] / small["import_s_median"]
-        marginal = (large["import_s_median"] - small["import_s_median"]) / (large["providers"] - small["providers"])
+        added = large["providers"] - small["providers"]
         lines.append(
-            f"{large['providers']}/{small['providers']} providers: parse ratio {ratio:.1f}"
-            f" (linear: at most {large['providers'] / small['providers']:.0f}),"
-            f" {marginal * 1000:.2f} ms per added provider"
+            f"{large['providers']}/{small['providers']} providers: parse ratio"
+            f" {large['import_s_min'] / small['import_s_min']:.1f} (min), "
+            f"{large['import_s_median'] / small['import_s_median']:.1f} (median); proportional growth is"
+            f" {large['providers'] / small['providers']:.0f}; per added provider"
+            f" {(large['import_s_min'] - small['import_s_min']) / added * 1000:.2f} ms (min),"
+            f" {(large['import_s_median'] - small['import_s_median']) / added * 1000:.2f} ms (median)"
         )
     return "\n".join(lines)
 
