@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from benchmarks.dag_parse import PARSING_CONTEXT_DAG_ID_ENV, write_providers
 from media_platform.config import dbt_manifest, provider
 from media_platform.dag_factory import provider_dag
+from media_platform.dag_factory.assets import staging_asset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAGS_DIR = PROJECT_ROOT / "dags"
@@ -116,6 +119,10 @@ def test_work_per_parse_is_constant_or_one_per_provider(parse: Callable[..., Par
     assert large.calls["hash of provider DAG"] / SIZES[1] == small.calls["hash of provider DAG"] / SIZES[0]
     publish_tasks = {len(result.dags["publish_reporting"].tasks) for result in (small, large)}
     assert len(publish_tasks) == 1
+    # The same schedule as `a | b | c ...` over the providers' staging assets gives.
+    condition = large.dags["publish_reporting"].timetable.asset_condition
+    plain = reduce(operator.or_, [staging_asset(provider_id) for provider_id in large.provider_ids])
+    assert condition == plain and hash(condition) == hash(plain)
 
 
 def test_a_task_start_builds_only_its_dag(parse: Callable[..., Parse]) -> None:
