@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -162,9 +163,17 @@ def _field_path(location: tuple[Any, ...]) -> str:
 
 
 def load_provider_config(path: Path) -> ProviderConfig:
-    """Read and validate one provider YAML; raise ProviderConfigError naming file, field and expectation."""
+    """Read and validate one provider YAML; raise ProviderConfigError naming file, field and expectation.
+
+    A valid file is validated once per process for the same content: both files in dags/ load the whole folder.
+    """
+    return _validated_config(path, path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=4096)
+def _validated_config(path: Path, text: str) -> ProviderConfig:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _safe_load(text)
     except yaml.YAMLError as err:
         raise ProviderConfigError(path, [("(yaml)", f"not valid YAML: {err}")]) from err
     if not isinstance(data, dict):
@@ -179,6 +188,18 @@ def load_provider_config(path: Path) -> ProviderConfig:
             path, [("provider_id", f"expected the file name {path.stem!r}, got {config.provider_id!r}")]
         )
     return config
+
+
+def _safe_load(text: str) -> Any:
+    """yaml.safe_load, by libyaml when PyYAML was built with it (about ten times faster; every DAG parse reads every
+    provider's file). A document libyaml rejects is parsed again by the Python loader, for the same error message."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is not None:
+        try:
+            return yaml.load(text, Loader=loader)  # noqa: S506 - CSafeLoader is the safe loader
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
 
 
 def _describe(error: Any) -> str:

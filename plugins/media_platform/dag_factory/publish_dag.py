@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import reduce
 from textwrap import dedent
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from media_platform.config.constants import AUDIT_SCHEMA, REPORTING_SCHEMA
 from media_platform.config.dbt_manifest import publish_keys, published_marts
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import PlatformSettings
-from media_platform.dag_factory.assets import reporting_asset, staging_asset
+from media_platform.dag_factory.assets import any_asset, reporting_asset, staging_asset
 from media_platform.dag_factory.dbt_groups import dbt_task_group, dbt_test_task, dbt_vars, deploy_views_task
-
-if TYPE_CHECKING:
-    from airflow.sdk.definitions.asset import BaseAsset
 
 PUBLISH_DAG_ID = "publish_reporting"
 
@@ -52,8 +48,7 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
     from media_platform.tasks.dbt_docs import save_dbt_docs
 
     tables = published_marts(settings.dbt_manifest_path)
-    triggers: list[BaseAsset] = [staging_asset(config.provider_id) for config in configs]
-    schedule = reduce(lambda left, right: left | right, triggers) if triggers else None
+    schedule = any_asset([staging_asset(config.provider_id) for config in configs])
     with DAG(
         dag_id=PUBLISH_DAG_ID,
         description="Build the shared marts into audit, validate them with GX, publish to reporting",

@@ -16,22 +16,32 @@ class ProviderConfigErrors(ValueError):
 
 
 def register_dags(namespace: dict[str, Any], settings: PlatformSettings | None = None) -> list[str]:
-    """Put one DAG per valid provider YAML, and the publish DAG, into a dags/ module's globals."""
+    """Put one DAG per valid provider YAML, and the publish DAG, into a dags/ module's globals.
+
+    A worker parses this file again to run one task, and tells which DAG it needs (Airflow's parsing context): then
+    only that DAG is built, so starting a task does not cost a build of every provider's DAG.
+    """
+    from airflow.sdk import get_parsing_context
+
     from media_platform.dag_factory.provider_dag import build_provider_dag
-    from media_platform.dag_factory.publish_dag import build_publish_dag
+    from media_platform.dag_factory.publish_dag import PUBLISH_DAG_ID, build_publish_dag
 
     settings = settings or PlatformSettings.from_env()
     loaded = load_provider_configs(settings.providers_dir)
     for error in loaded.errors:
         log.error("skipping provider: %s", error)
+    wanted = get_parsing_context().dag_id
     dag_ids = []
     providers = [config.provider_id for config in loaded.configs]
     for config in loaded.configs:
-        namespace[config.dag_id] = build_provider_dag(config, settings, providers)
-        dag_ids.append(config.dag_id)
-    publish = build_publish_dag(loaded.configs, settings)
-    namespace[publish.dag_id] = publish
-    return [*dag_ids, publish.dag_id]
+        if wanted in (None, config.dag_id):
+            namespace[config.dag_id] = build_provider_dag(config, settings, providers)
+            dag_ids.append(config.dag_id)
+    if wanted in (None, PUBLISH_DAG_ID):
+        publish = build_publish_dag(loaded.configs, settings)
+        namespace[publish.dag_id] = publish
+        dag_ids.append(publish.dag_id)
+    return dag_ids
 
 
 def config_errors(settings: PlatformSettings | None = None) -> tuple[ProviderConfigError, ...]:
