@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from media_platform.config.dbt_manifest import accepted_values, project_vars
+from media_platform.config.dbt_manifest import (
+    PublishKeyError,
+    accepted_values,
+    project_vars,
+    publish_keys,
+    published_marts,
+)
 
 
 def _manifest(values: Any) -> dict[str, Any]:
@@ -42,3 +49,59 @@ def test_a_column_without_the_test_is_named() -> None:
         accepted_values(_manifest(["movie"]), "titles", "eidr_status", {})
     with pytest.raises(LookupError, match="episodes.asset_type"):
         accepted_values(_manifest(["movie"]), "episodes", "asset_type", {})
+
+
+BUILT_MANIFEST = Path(__file__).resolve().parents[3] / "include" / "dbt" / "target" / "manifest.json"
+
+
+def test_every_published_mart_has_its_publish_key_in_the_manifest() -> None:
+    keys = publish_keys(BUILT_MANIFEST)
+
+    assert tuple(keys) == published_marts(BUILT_MANIFEST)
+    assert keys["titles"] == ("asset_key",)  # its unique test
+    assert keys["eidr_coverage"] == ("provider_id", "day")  # declared: one row per provider and day
+
+
+def _manifest_with(tmp_path: Path, mart: str, meta: dict[str, Any], unique: list[str]) -> Path:
+    columns = {name: {"name": name} for name in ("asset_key", "provider_id", "day")}
+    nodes: dict[str, Any] = {
+        f"model.p.{mart}": {
+            "resource_type": "model",
+            "unique_id": f"model.p.{mart}",
+            "name": mart,
+            "columns": columns,
+            "config": {"meta": {"publish": True, **meta}},
+        }
+    }
+    for column in unique:
+        nodes[f"test.p.unique_{mart}_{column}"] = {
+            "resource_type": "test",
+            "test_metadata": {"name": "unique", "namespace": None},
+            "attached_node": f"model.p.{mart}",
+            "column_name": column,
+            "config": {"where": None},
+        }
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"nodes": nodes}))
+    return path
+
+
+def test_a_declared_publish_key_wins_over_the_unique_tests(tmp_path: Path) -> None:
+    manifest = _manifest_with(tmp_path, "coverage", {"publish_key": ["provider_id", "day"]}, ["asset_key"])
+    assert publish_keys(manifest) == {"coverage": ("provider_id", "day")}
+
+
+@pytest.mark.parametrize(
+    ("meta", "unique", "named"),
+    [
+        ({}, [], "coverage: no column with a unique test"),
+        ({}, ["asset_key", "provider_id"], r"coverage: several unique columns \['asset_key', 'provider_id'\]"),
+        ({"publish_key": ["provider", "day"]}, [], r"coverage: .* does not list: \['provider'\]"),
+        ({"publish_key": "day"}, [], "coverage: meta publish_key must be a non-empty list"),
+    ],
+)
+def test_a_published_mart_without_a_clear_key_is_named(
+    tmp_path: Path, meta: dict[str, Any], unique: list[str], named: str
+) -> None:
+    with pytest.raises(PublishKeyError, match=named):
+        publish_keys(_manifest_with(tmp_path, "coverage", meta, unique))

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import psycopg2
 import pytest
-from ingest_cases import PROJECT_ROOT
 from psycopg2 import sql
 
-from media_platform.config.dbt_manifest import PublishKeyError, publish_keys, published_marts
 from media_platform.tasks import publish
 
 TABLES = ["titles", "provider_deliveries"]
@@ -412,59 +408,3 @@ def _count_in(conn: psycopg2.extensions.connection, schema: str) -> int:
     with conn.cursor() as cur:
         cur.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, "titles")))
         return int(cur.fetchone()[0])
-
-
-MANIFEST = PROJECT_ROOT / "include" / "dbt" / "target" / "manifest.json"
-
-
-def test_every_published_mart_has_its_publish_key_in_the_manifest() -> None:
-    keys = publish_keys(MANIFEST)
-
-    assert tuple(keys) == published_marts(MANIFEST)
-    assert keys["titles"] == ("asset_key",)  # its unique test
-    assert keys["eidr_coverage"] == ("provider_id", "day")  # declared: one row per provider and day
-
-
-def _manifest_with(tmp_path: Path, mart: str, meta: dict[str, Any], unique: list[str]) -> Path:
-    columns = {name: {"name": name} for name in ("asset_key", "provider_id", "day")}
-    nodes: dict[str, Any] = {
-        f"model.p.{mart}": {
-            "resource_type": "model",
-            "unique_id": f"model.p.{mart}",
-            "name": mart,
-            "columns": columns,
-            "config": {"meta": {"publish": True, **meta}},
-        }
-    }
-    for column in unique:
-        nodes[f"test.p.unique_{mart}_{column}"] = {
-            "resource_type": "test",
-            "test_metadata": {"name": "unique", "namespace": None},
-            "attached_node": f"model.p.{mart}",
-            "column_name": column,
-            "config": {"where": None},
-        }
-    path = tmp_path / "manifest.json"
-    path.write_text(json.dumps({"nodes": nodes}))
-    return path
-
-
-def test_a_declared_publish_key_wins_over_the_unique_tests(tmp_path: Path) -> None:
-    manifest = _manifest_with(tmp_path, "coverage", {"publish_key": ["provider_id", "day"]}, ["asset_key"])
-    assert publish_keys(manifest) == {"coverage": ("provider_id", "day")}
-
-
-@pytest.mark.parametrize(
-    ("meta", "unique", "named"),
-    [
-        ({}, [], "coverage: no column with a unique test"),
-        ({}, ["asset_key", "provider_id"], r"coverage: several unique columns \['asset_key', 'provider_id'\]"),
-        ({"publish_key": ["provider", "day"]}, [], r"coverage: .* does not list: \['provider'\]"),
-        ({"publish_key": "day"}, [], "coverage: meta publish_key must be a non-empty list"),
-    ],
-)
-def test_a_published_mart_without_a_clear_key_is_named(
-    tmp_path: Path, meta: dict[str, Any], unique: list[str], named: str
-) -> None:
-    with pytest.raises(PublishKeyError, match=named):
-        publish_keys(_manifest_with(tmp_path, "coverage", meta, unique))
