@@ -23,11 +23,18 @@ class ManifestMissingError(FileNotFoundError):
     """The dbt manifest has not been built; DAGs are rendered from it."""
 
 
+def require_manifest(path: Path) -> Path:
+    """The manifest's path, or ManifestMissingError saying how to build it (DAGs are rendered from it)."""
+    if not path.exists():
+        raise ManifestMissingError(
+            f"{path} not found: build it with `make dbt-manifest` (dbt parse) before parsing DAGs"
+        )
+    return path
+
+
 def load_manifest(path: Path) -> dict[str, Any]:
     """The parsed manifest.json, read once per process (again only when the file changes)."""
-    if not path.exists():
-        raise ManifestMissingError(f"{path} not found: build it with `make dbt-manifest` before parsing DAGs")
-    stat = path.stat()
+    stat = require_manifest(path).stat()
     return _read_manifest(str(path), stat.st_mtime_ns, stat.st_size)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from media_platform.config.constants import WAREHOUSE_CONN_ID
-from media_platform.config.dbt_manifest import ManifestMissingError
+from media_platform.config.dbt_manifest import require_manifest
 from media_platform.config.settings import PlatformSettings
 
 # dbt runs this many models at once in a multi-model invocation (the marts' single `dbt build`); the work is SQL
@@ -54,10 +54,7 @@ def dbt_task_group(
     retried automatically: after a fix, a new run builds again."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, LoadMode, ProjectConfig, RenderConfig
 
-    if not settings.dbt_manifest_path.exists():
-        raise ManifestMissingError(
-            f"{settings.dbt_manifest_path} not found: build it with `make dbt-manifest` (dbt parse) before parsing DAGs"
-        )
+    require_manifest(settings.dbt_manifest_path)
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
