@@ -62,9 +62,10 @@ class DeliveryWatch:
     A file fires once it is settled (same size, modification time and etag in two consecutive polls, so an upload in
     progress is not read half-written) and the ledger does not hold it. A fired file is not fired again while it
     waits for its run. It is done when the ledger holds it, or when a batch of its interval started after it fired
-    and still did not load it (the run quarantined or rejected it). If neither happens within `refire_after` (the
-    event was lost, or a run that consumed several intervals' events loaded another one) it fires again, at most
-    `max_refires` times; after that it is left to the time-based sweep.
+    and still did not load it (the run quarantined or rejected it). It fires again when neither happened within
+    `refire_after` (the event was lost), or as soon as a batch of another interval started after it fired while its
+    own interval had none (a run that consumed several intervals' events loads only one of them); at most
+    `max_refires` times, after which it is left to the time-based sweep.
     """
 
     provider_id: str
@@ -107,7 +108,8 @@ class DeliveryWatch:
                 if batch_started is not None and batch_started >= fired.at:
                     fired.done = True  # its interval ran after it fired and did not load it
                     continue
-                if now - fired.at < self.refire_after:
+                passed_over = any(at >= fired.at for interval, at in processed.items() if interval != fired.interval)
+                if now - fired.at < self.refire_after and not passed_over:
                     continue
                 if fired.times > self.max_refires:
                     fired.done = True  # left to the sweep

@@ -96,8 +96,25 @@ def test_a_file_its_interval_ran_without_loading_is_not_fired_again() -> None:
     other = DeliveryWatch("demo_adi", refire_after=timedelta(minutes=30))
     poll(other, files, T0)
     poll(other, files, fired_at)
-    stale = {DAY_3: fired_at - timedelta(seconds=1), DAY_2: fired_at + timedelta(seconds=1)}
+    stale = {DAY_3: fired_at - timedelta(seconds=1)}
     assert len(poll(other, files, fired_at + timedelta(hours=1), processed=stale)) == 1
+
+
+def test_a_file_passed_over_for_another_interval_fires_again_at_once() -> None:
+    """A run that consumed deliveries of two intervals loads one of them; the other's files fire again for the next
+    run without waiting out refire_after."""
+    watch = DeliveryWatch("demo_adi", refire_after=timedelta(hours=2))
+    files = [seen("2026-11-02/late.xml", DAY_2), seen("2026-11-03/a.xml")]
+    poll(watch, files, T0)
+    fired_at = T0 + timedelta(seconds=5)
+    assert len(poll(watch, files, fired_at)) == 2
+    later = fired_at + timedelta(seconds=30)
+    # the run loaded DAY_2 (the earliest interval); DAY_3 had no batch since its fire
+    processed = {DAY_2: fired_at + timedelta(seconds=2)}
+    again = poll(watch, files, later, loaded={"2026-11-02/late.xml"}, processed=processed)
+    assert again == [Delivery("demo_adi", DAY_3, ("2026-11-03/a.xml",))]
+    # and not on every poll after: only a batch started after this new fire would count
+    assert poll(watch, files, later + timedelta(seconds=5), loaded={"2026-11-02/late.xml"}, processed=processed) == []
 
 
 def test_a_replaced_file_is_a_new_delivery() -> None:
