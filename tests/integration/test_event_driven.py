@@ -188,7 +188,10 @@ def test_a_dropped_file_starts_its_run_and_reaches_staging_without_waiting_for_t
     wait_for("the asset-triggered run to finish", lambda: query(metadata, finished, (DAG_ID,)), logs)
     [(run_id, run_type, state, started)] = query(metadata, runs, (DAG_ID,))
     assert (run_type, state) == ("asset_triggered", "success"), f"{run_id}: see {logs}"
-    print(f"\nfile landed -> run started: {(started - dropped_at).total_seconds():.1f} s")
+    ended = dict(query(metadata, "select task_id, end_date from task_instance where run_id = %s", (run_id,)))
+    print(f"\nfile landed -> run started {(started - dropped_at).total_seconds():.1f} s, extract_load done "
+          f"{(ended['extract_load'] - dropped_at).total_seconds():.1f} s, staging_ready "
+          f"{(ended['staging_ready'] - dropped_at).total_seconds():.1f} s")  # fmt: skip
 
     [(extra,)] = query(metadata, "select e.extra from asset_event e join asset a on a.id = e.asset_id where a.uri = %s",
                        (f"media-platform://delivery/{PROVIDER}",))  # fmt: skip

@@ -39,8 +39,8 @@ def provider_schedule(config: ProviderConfig) -> Any:
     source (`source.watch`) combined with its delivery asset, so a delivery also starts a run within seconds.
 
     An asset-triggered run has no data interval of its own; its extract_load loads the schedule interval its
-    delivery belongs to (the `run_interval` macro), the interval the sweep replaces too, so both load the same
-    files into the same batch and neither loads a file under a second interval.
+    delivery belongs to (the `run_interval` macro), the interval the sweep replaces too, so both replace it with
+    the same files and neither loads a file under a second interval.
     """
     timetable = data_interval_timetable(config.schedule)
     if not config.source.watch:
