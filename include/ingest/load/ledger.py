@@ -74,3 +74,44 @@ def replace_rows(cur: Any, batch: Batch, location: str, files: Sequence[LedgerFi
     ]  # fmt: skip
     if rows:
         execute_values(cur, f"insert into raw.ingest_ledger ({', '.join(COLUMNS)}) values %s", rows)
+
+
+def loaded_files(
+    conn: Connection, provider_id: str, location: str, paths: Sequence[str]
+) -> dict[str, list[LedgerFile]]:
+    """Read-only: the ledger's rows for these files of a provider's location, any interval, by path (what a
+    watcher checks before it fires). A warehouse without the ledger yet has loaded nothing."""
+    if not paths:
+        return {}
+    with conn.cursor() as cur:
+        if not _exists(cur, "raw.ingest_ledger"):
+            return {}
+        cur.execute(
+            "select file_path, size_bytes, modified_at, etag, checksum, batch_id, interval_start, interval_end"
+            " from raw.ingest_ledger where provider_id = %s and location = %s and file_path = any(%s)",
+            (provider_id, location, list(paths)),
+        )
+        rows = cur.fetchall()
+    found: dict[str, list[LedgerFile]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(LedgerFile(*row))
+    return found
+
+
+def batches_started(conn: Connection, provider_id: str, since: datetime) -> dict[tuple[datetime, datetime], datetime]:
+    """Read-only: per interval (start, end), the latest start of a batch of the provider that started at or after
+    `since` (a watcher's sign that a run has looked at an interval's files since it fired)."""
+    with conn.cursor() as cur:
+        if not _exists(cur, "raw.ingest_batches"):
+            return {}
+        cur.execute(
+            "select interval_start, interval_end, max(started_at) from raw.ingest_batches"
+            " where provider_id = %s and started_at >= %s group by interval_start, interval_end",
+            (provider_id, since),
+        )
+        return {(start, end): started for start, end, started in cur.fetchall()}
+
+
+def _exists(cur: Any, table: str) -> bool:
+    cur.execute("select to_regclass(%s) is not null", (table,))
+    return bool(cur.fetchone()[0])

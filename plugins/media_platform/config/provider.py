@@ -16,6 +16,7 @@ from ingest import contract
 from media_platform.config.constants import CRON_PRESETS, PickBy, SourceFormat, Transport
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
+WATCHED_TRANSPORTS = ("local",)  # transports with a delivery watcher (media_platform.triggers)
 
 
 class ProviderConfigError(ValueError):
@@ -65,6 +66,21 @@ class SourceConfig(_Model):
         default=None, description="Airflow connection holding the transport's credentials (local execution)"
     )
     api: ApiConfig | None = None
+    watch: bool = Field(
+        default=False,
+        description="start a run within seconds of a delivery (an asset watcher in the triggerer); the schedule "
+        f"still sweeps every interval. Transports: {', '.join(WATCHED_TRANSPORTS)}",
+    )
+    watch_poll_seconds: float = Field(default=5.0, ge=1, le=300, description="how often the watcher lists the location")
+
+    @model_validator(mode="after")
+    def _watch_supported(self) -> SourceConfig:
+        if self.watch and self.transport.value not in WATCHED_TRANSPORTS:
+            raise ValueError(
+                f"watch: transport {self.transport.value} has no delivery watcher (only "
+                f"{', '.join(WATCHED_TRANSPORTS)}); its deliveries are picked up by the schedule"
+            )
+        return self
 
     @model_validator(mode="after")
     def _location_fits_transport(self) -> SourceConfig:

@@ -34,6 +34,31 @@ def data_interval_timetable(schedule: str) -> Any:
     return CronDataIntervalTimetable(cron_expression(schedule), timezone="UTC")
 
 
+def provider_schedule(config: ProviderConfig) -> Any:
+    """The provider's cron timetable (the sweep: one run per interval, what backfill plans with); for a watched
+    source (`source.watch`) combined with its delivery asset, so a delivery also starts a run within seconds.
+
+    An asset-triggered run has no data interval of its own; its extract_load loads the schedule interval its
+    delivery belongs to (the `run_interval` macro), the interval the sweep replaces too, so both replace it with
+    the same files and neither loads a file under a second interval.
+    """
+    timetable = data_interval_timetable(config.schedule)
+    if not config.source.watch:
+        return timetable
+    from airflow.sdk import AssetOrTimeSchedule
+
+    from media_platform.triggers.delivery import delivery_asset
+
+    return AssetOrTimeSchedule(timetable=timetable, assets=delivery_asset(config))
+
+
+def run_interval_macros(config: ProviderConfig) -> dict[str, Any]:
+    """The DAG's user-defined macros: `run_interval(dag_run)`, the data interval an asset-triggered run ingests."""
+    from media_platform.triggers.intervals import RunInterval
+
+    return {"run_interval": RunInterval(cron_expression(config.schedule), config.provider_id)}
+
+
 def provider_doc_md(config: ProviderConfig) -> str:
     return dedent(
         f"""\
@@ -46,6 +71,7 @@ def provider_doc_md(config: ProviderConfig) -> str:
         | transport | `{config.source.transport.value}` at `{config.source.location}` (`{config.source.file_glob}`, \
 delivery-date folders `{config.source.date_in_path}`) |
         | schedule | `{config.schedule}` (UTC), deadline {config.deadline} after the run is queued |
+        | delivery watch | {_watch_doc(config)} |
         | owner / alerts | {config.owner} / `{config.alert_channel}` |
 
         **Tasks**: `extract_load` reads the interval's deliveries into `raw` (bad records to `raw.quarantine`),
@@ -53,6 +79,15 @@ delivery-date folders `{config.source.date_in_path}`) |
         provider's rows in its format's staging models (`test`), `staging_ready` updates the asset that schedules
         `publish_reporting`. Re-running an interval replaces that interval's rows.
         """
+    )
+
+
+def _watch_doc(config: ProviderConfig) -> str:
+    if not config.source.watch:
+        return "off: deliveries are read by the scheduled run of their interval"
+    return (
+        f"on: a delivery starts a run within about {config.source.watch_poll_seconds:g} s (asset "
+        f"`media-platform://delivery/{config.provider_id}`); the scheduled run still sweeps every interval"
     )
 
 
@@ -67,7 +102,8 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings, provi
     with DAG(
         dag_id=config.dag_id,
         description=f"Ingest {config.display_name} ({config.format.value}) into raw and staging",
-        schedule=data_interval_timetable(config.schedule),
+        schedule=provider_schedule(config),
+        user_defined_macros=run_interval_macros(config),
         start_date=config.start_datetime,
         catchup=config.catchup,
         max_active_runs=1,

@@ -6,8 +6,12 @@ from ingest import contract
 from media_platform.config.provider import ProviderConfig
 
 INGEST_ENTRYPOINT = ("python", "-m", "ingest")
-INTERVAL_START = "{{ data_interval_start.isoformat() }}"
-INTERVAL_END = "{{ data_interval_end.isoformat() }}"
+# A scheduled, manual or backfill run loads its data interval; an asset-triggered run has none, and loads the
+# interval of the delivery that triggered it (the provider DAG's `run_interval` macro, media_platform.triggers).
+INTERVAL_START = (
+    "{{ (data_interval_start if data_interval_start is defined else run_interval(dag_run).start).isoformat() }}"
+)
+INTERVAL_END = "{{ (data_interval_end if data_interval_end is defined else run_interval(dag_run).end).isoformat() }}"
 _JINJA_MARKERS = ("{{", "{%", "{#")
 
 
