@@ -56,7 +56,9 @@ def test_provider_dag_shape(monkeypatch: pytest.MonkeyPatch, test_env: dict[str,
     assert dag.max_active_runs == 1
     assert dag.default_args["owner"] == "content-ops" and dag.default_args["retries"] == 2
     assert dag.deadline is not None
-    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+    # watched (source.watch): a delivery starts a run, and the daily cron timetable still sweeps and backfills
+    assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"
+    assert type(dag.timetable.timetable).__name__ == "CronDataIntervalTimetable"
 
 
 def test_publish_dag_runs_marts_then_audit_then_publish(

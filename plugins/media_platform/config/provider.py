@@ -224,9 +224,9 @@ def _describe(error: Any) -> str:
         return "unknown field (check the spelling; see the README for the fields)"
     if error["type"] == "missing":
         return "required field is missing"
-    if "input" in error and error["type"] not in ("missing",):
+    if "input" in error and not isinstance(error["input"], dict | list):
         return f"{message} (got {error['input']!r})"
-    return message
+    return message  # a whole section is never echoed: it may hold a location with credentials
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ def _write(folder: Path, name: str, text: str) -> Path:
 
 
 def _valid_yaml(provider_id: str = "acme") -> str:
-    return (PROVIDERS_DIR / "demo_adi.yaml").read_text().replace("provider_id: demo_adi", f"provider_id: {provider_id}")
+    """demo_adi's YAML under another id, unwatched (its `watch` line dropped), for tests that vary its source."""
+    text = (PROVIDERS_DIR / "demo_adi.yaml").read_text().replace("provider_id: demo_adi", f"provider_id: {provider_id}")
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("  watch"))
 
 
 def test_every_shipped_provider_config_is_valid() -> None:
@@ -119,3 +121,12 @@ def test_source_location_must_fit_the_transport(tmp_path: Path, source: str, mes
     text = _valid_yaml().replace("  transport: local\n  location: demo_adi", source)
     with pytest.raises(ProviderConfigError, match=message):
         load_provider_config(_write(tmp_path, "acme", text))
+
+
+def test_an_error_about_a_whole_section_does_not_echo_it(tmp_path: Path) -> None:
+    # the watch check fails on the source section as a whole; its location carries a password
+    source = "  transport: sftp\n  location: sftp://user:hunter2@host/in\n  watch: true"
+    text = _valid_yaml().replace("  transport: local\n  location: demo_adi", source)
+    with pytest.raises(ProviderConfigError, match="has no delivery watcher") as raised:
+        load_provider_config(_write(tmp_path, "acme", text))
+    assert "hunter2" not in str(raised.value)

@@ -14,15 +14,16 @@ PROVIDERS_DIR = Path(__file__).resolve().parents[3] / "include" / "providers"
 
 
 def provider_yaml(folder: Path, name: str, source_lines: str) -> Path:
-    """demo_adi's YAML under another id, with `source_lines` added to its source."""
+    """demo_adi's YAML under another id, without its own watch setting, with `source_lines` added to its source."""
     text = (PROVIDERS_DIR / "demo_adi.yaml").read_text().replace("provider_id: demo_adi", f"provider_id: {name}")
+    text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("  watch"))
     path = folder / f"{name}.yaml"
     path.write_text(text.replace("source:\n", f"source:\n{source_lines}", 1))
     return path
 
 
 def test_watching_is_off_unless_the_yaml_asks_for_it(tmp_path: Path) -> None:
-    assert load_provider_config(PROVIDERS_DIR / "demo_adi.yaml").source.watch is False
+    assert load_provider_config(provider_yaml(tmp_path, "plain", "")).source.watch is False
     config = load_provider_config(provider_yaml(tmp_path, "acme", "  watch: true\n"))
     assert config.source.watch is True and config.source.watch_poll_seconds == 5.0
 
