@@ -292,14 +292,6 @@ def _reconcile(
     present = _columns(cur, deliveries)
     if "batch_id" not in present or "records_loaded" not in present:
         return
-    added = [column for column in RECONCILIATION_COLUMNS if column not in present]
-    if added:
-        cur.execute(
-            sql.SQL("alter table {} {}").format(
-                deliveries,
-                sql.SQL(", ").join(sql.SQL("add column {} bigint").format(sql.Identifier(column)) for column in added),
-            )
-        )
     published_terms: list[sql.Composable] = []
     quarantined_terms: list[sql.Composable] = []
     for table in tables:
@@ -326,6 +318,14 @@ def _reconcile(
         )
     if not published_terms:
         return
+    added = [column for column in RECONCILIATION_COLUMNS if column not in present]
+    if added:
+        cur.execute(
+            sql.SQL("alter table {} {}").format(
+                deliveries,
+                sql.SQL(", ").join(sql.SQL("add column {} bigint").format(sql.Identifier(column)) for column in added),
+            )
+        )
     which = (
         sql.SQL("true")
         if touched is None
