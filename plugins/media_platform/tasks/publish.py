@@ -282,10 +282,11 @@ def _reconcile(
 ) -> None:
     """Per batch, loaded = published + quarantined at audit + superseded, in reporting.provider_deliveries.
 
-    A batch's records published are the reporting rows (of every published table with a batch_id) carrying its
-    id, those quarantined at audit the open quarantine entries of its records not in reporting with the same
-    batch, superseded the rest of what it loaded (records replaced by a later version or another record of the
-    same key). Only batches whose rows this publish changed, and those never reconciled, are counted (through an
+    A batch's records quarantined at audit are its records with an open quarantine entry, those published the
+    reporting rows (of every published table with a batch_id) carrying its id but for those quarantined keys
+    (reporting keeps their previous version, which may carry the same id when an interval is re-run), superseded
+    the rest of what it loaded (records replaced by a later version or by another record of the same key).
+    Only batches whose rows this publish changed, and those never reconciled, are counted (through an
     index on batch_id that publish adds to each reporting table), so the cost follows the delta.
     """
     deliveries = sql.Identifier(target_schema, DELIVERIES_TABLE)
@@ -303,18 +304,16 @@ def _reconcile(
                 sql.Identifier(f"{table}_batch_id_idx"[:63]), target
             )
         )
-        published_terms.append(sql.SQL("(select count(*) from {} as t where t.batch_id = d.batch_id)").format(target))
-        quarantined_terms.append(
+        quarantine, name = sql.Identifier(source_schema, deltas.QUARANTINE_TABLE), sql.Literal(table)
+        open_entry = sql.SQL("q.is_open and q.table_name = {} and q.batch_id = d.batch_id").format(name)
+        published_terms.append(
             sql.SQL(
-                "(select count(distinct q.record_key) from {q} as q where q.is_open and q.table_name = {name}"
-                " and q.batch_id = d.batch_id"
-                " and not exists (select from {t} as t where t.batch_id = d.batch_id and {key} = q.record_key))"
-            ).format(
-                q=sql.Identifier(source_schema, deltas.QUARANTINE_TABLE),
-                name=sql.Literal(table),
-                t=target,
-                key=deltas.key_json(tuple(keys[table]), "t"),
-            )
+                "(select count(*) from {t} as t where t.batch_id = d.batch_id"
+                " and not exists (select from {q} as q where {open_entry} and q.record_key = {key}))"
+            ).format(t=target, q=quarantine, open_entry=open_entry, key=deltas.key_json(tuple(keys[table]), "t"))
+        )
+        quarantined_terms.append(
+            sql.SQL("(select count(distinct q.record_key) from {} as q where {})").format(quarantine, open_entry)
         )
     if not published_terms:
         return
