@@ -312,15 +312,16 @@ def _write_quarantine(
     """Close the table's open entries for every key this delta revalidated, then add this run's entries: a key is
     quarantined exactly while its latest audited version breaks a record-level rule."""
     quarantine = sql.Identifier(schema, deltas.QUARANTINE_TABLE)
+    revalidated = (
+        sql.SQL("true")  # the whole table was validated: every entry is decided anew
+        if delta.full
+        else sql.SQL("record_key in (select {} from {} as s where {})").format(
+            deltas.key_json(key, "s"), sql.Identifier(schema, table), deltas.delta_condition(delta)
+        )
+    )
     cur.execute(
-        sql.SQL(
-            "update {q} set is_open = false where table_name = %s and is_open"
-            " and record_key in (select {key} from {t} as s where {delta})"
-        ).format(
-            q=quarantine,
-            key=deltas.key_json(key, "s"),
-            t=sql.Identifier(schema, table),
-            delta=deltas.delta_condition(delta),
+        sql.SQL("update {} set is_open = false where table_name = %s and is_open and {}").format(
+            quarantine, revalidated
         ),
         (table,),
     )

@@ -133,3 +133,16 @@ def test_reruns_in_the_same_project_keep_the_last_results_only(
 def test_unknown_table_is_refused(warehouse_dsn: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected tables among"):
         run_audit(warehouse_dsn, "audit", ["titles", "episodes"], tmp_path)
+
+
+def test_a_fixed_record_leaves_the_quarantine(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
+) -> None:
+    execute(warehouse, f"update {marts}.titles set release_year = 1700 where asset_key = 'acme:m1'")
+    first = audit(warehouse_dsn, marts, TABLES, tmp_path)
+    execute(warehouse, f"update {marts}.titles set release_year = 1999 where asset_key = 'acme:m1'")
+
+    second = audit(warehouse_dsn, marts, TABLES, tmp_path)
+
+    assert [entry.record_key for entry in first.quarantined] == [{"asset_key": "acme:m1"}]
+    assert second.quarantined == [] and open_quarantine(warehouse, marts) == []

@@ -3,7 +3,12 @@ only the delta is written, tombstones delete, quarantined records stay out, reco
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -413,3 +418,60 @@ def test_a_delta_publish_killed_midway_leaves_reporting_all_old_and_the_rerun_co
     assert _execute(warehouse, f"select records_loaded, records_published from {target}.provider_deliveries") == [
         (4, 3)
     ]
+
+
+def test_a_publishing_process_killed_midway_leaves_reporting_all_old_and_the_rerun_completes(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, source: str, target: str, tmp_path: Path
+) -> None:
+    _publish(warehouse_dsn, source, target)
+    before = {table: _reporting(warehouse, target, table) for table in TABLES}
+    _title(warehouse, source, "m4", T1)
+    _delivery(warehouse, source, "acme", 4, T1)
+    audited = _audit(warehouse_dsn, source, target, tmp_path).summary()["deltas"]
+    script = (
+        "import json, sys\n"
+        "from media_platform.tasks.publish import publish_tables\n"
+        "publish_tables(sys.argv[1], ['titles', 'provider_deliveries'], json.loads(sys.argv[2]),"
+        " sys.argv[3], sys.argv[4], audited=json.loads(sys.argv[5]))\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    # The server notices a vanished client within 100 ms even while the publish waits for a lock.
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{root / 'plugins'}:{root / 'include'}",
+        "PGOPTIONS": "-c client_connection_check_interval=100",
+    }
+    holder = psycopg2.connect(warehouse_dsn)
+    try:
+        _execute(holder, f"select * from {target}.provider_deliveries for update")
+        process = subprocess.Popen(
+            [sys.executable, "-c", script, warehouse_dsn, json.dumps(KEYS), source, target, json.dumps(audited)],
+            env=env,
+        )
+        try:
+            pid = _waiting_on(warehouse, holder.get_backend_pid())
+            process.kill()
+            assert process.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            process.kill()
+        _gone(warehouse, pid)  # its transaction was rolled back while this session still holds the row
+        assert {table: _reporting(warehouse, target, table) for table in TABLES} == before
+        holder.rollback()
+    finally:
+        holder.close()
+    assert _watermark(warehouse, source, target) == "2026-11-02T01:00:00Z"
+
+    rerun = _publish(warehouse_dsn, source, target, audited=audited)
+
+    assert rerun["titles"] == _counts(inserted=1)
+    assert _watermark(warehouse, source, target) == "2026-11-02T02:00:00Z"
+
+
+def _gone(warehouse: psycopg2.extensions.connection, pid: int) -> None:
+    """Block until the server has ended the backend `pid`."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not _execute(warehouse, "select 1 from pg_stat_activity where pid = %s", pid):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"backend {pid} outlived its client")
