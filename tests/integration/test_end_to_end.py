@@ -196,12 +196,13 @@ def test_publish_leaves_docs(first_publish: dict, test_env: dict[str, str]) -> N
     assert list((artifacts / "gx").rglob("index.html"))
 
 
-def test_bad_row_fails_the_audit_and_leaves_reporting_untouched(
+def test_a_bad_row_is_quarantined_and_everything_else_is_published(
     first_publish: dict, drop_root: Path, log_dir: Path, warehouse_dsn: str, test_env: dict[str, str]
 ) -> None:
     assert first_publish["publish"].returncode == 0, f"see {log_dir}"
-    before = reporting_snapshot(warehouse_dsn)
-    # A delivery whose runtime is 99 hours: it parses (so it is not quarantined) but breaks an expectation.
+    others = "select * from reporting.titles where provider_id <> %s order by asset_key"
+    before = query(warehouse_dsn, others, (PROVIDER,))
+    # A delivery whose runtime is 99 hours: it parses (so it is not quarantined at ingest) but breaks a record rule.
     day = drop_root / PROVIDER / "2026-11-03"
     template = (Path(__file__).parents[1] / "fixtures" / "public" / "adi" / "vod_metadata_reference.xml").read_text()
     bad = template.replace('Value="01:02:03"', 'Value="99:00:00"').replace("TSTT2003010204050001", "BADRUNTIME0001")
@@ -211,10 +212,23 @@ def test_bad_row_fails_the_audit_and_leaves_reporting_untouched(
     ingest = airflow_dags_test(f"ingest_{PROVIDER}", NEXT_INTERVAL_END, log_dir)
     assert ingest.returncode == 0, f"see {log_dir}"
     publish = airflow_dags_test("publish_reporting", None, log_dir)
-    assert publish.returncode != 0
-    output = publish.stdout + publish.stderr
-    assert "runtime_minutes" in output  # the failed expectation is in the task log
-    assert reporting_snapshot(warehouse_dsn) == before
+    assert publish.returncode == 0, f"see {log_dir}"
+    [(asset_key, batch_id, rule, reason)] = query(
+        warehouse_dsn,
+        "select asset_key, batch_id, rule, reason from audit.quarantine where is_open and provider_id = %s",
+        (PROVIDER,),
+    )
+    assert "BADRUNTIME0001" in asset_key
+    assert rule == "expect_column_values_to_be_between(runtime_minutes)" and "5940" in reason
+    assert query(warehouse_dsn, "select count(*) from reporting.titles where asset_key = %s", (asset_key,)) == [(0,)]
+    assert query(warehouse_dsn, others, (PROVIDER,)) == before  # no other provider was touched, let alone blocked
+    [(loaded, published, quarantined, superseded)] = query(
+        warehouse_dsn,
+        "select records_loaded, records_published, records_quarantined_at_audit, records_superseded"
+        " from reporting.provider_deliveries where batch_id = %s",
+        (batch_id,),
+    )
+    assert quarantined == 1 and loaded == published + quarantined + superseded
     docs = "".join(
         page.read_text(errors="replace") for page in (Path(test_env["MEDIA_ARTIFACTS_DIR"]) / "gx").rglob("*.html")
     )

@@ -1,1 +1,1 @@
-"""The audit gate: the data contract of the published marts and the Great Expectations checkpoint that enforces it."""
+"""The audit gate: the data contract of the published marts, their delta, and the GX audit that enforces it."""

@@ -1,18 +1,39 @@
-"""The data contract of the published marts: one Great Expectations suite per table, built as a plain value."""
+"""The data contract of the published marts: one Great Expectations suite per table, built as a plain value.
+
+Every expectation is either record-level or table-level, and this module is the one place that says which:
+an expectation wrapped in `record(...)` is one a single row breaks on its own (a null where a value is required,
+a value outside its range, set or pattern, an inverted window, a row inconsistent with itself), so the audit
+quarantines the rows that break it and publishes the rest. Every other expectation is table-level (the key is
+present and unique, counts reconcile): it blocks the whole publish.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from media_platform.config.dbt_manifest import accepted_values, load_manifest, project_vars
 from media_platform.config.settings import PlatformSettings
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
+    from great_expectations.expectations import Expectation
 
 EIDR_PATTERN = r"^10\.5240/([0-9A-F]{4}-){5}[0-9A-Z]$"
+LEVEL = "level"  # the expectation meta key that marks a record-level rule
+RECORD_LEVEL = "record"
+
+
+def record(expectation: Expectation) -> Expectation:
+    """Mark an expectation record-level: the rows breaking it are quarantined instead of blocking the publish."""
+    expectation.meta = {**(expectation.meta or {}), LEVEL: RECORD_LEVEL}
+    return expectation
+
+
+def is_record_level(meta: Mapping[str, Any] | None) -> bool:
+    """Whether an expectation (by its meta) is record-level; everything not marked so is table-level."""
+    return (meta or {}).get(LEVEL) == RECORD_LEVEL
 
 
 def dbt_accepted_values(model: str, column: str, manifest_path: Path | None = None) -> list[str]:
@@ -32,38 +53,41 @@ def titles_suite(manifest_path: Path | None = None) -> ExpectationSuite:
     return gx.ExpectationSuite(
         name="titles",
         expectations=[
-            gxe.ExpectTableRowCountToBeBetween(min_value=1),
             gxe.ExpectColumnValuesToNotBeNull(column="asset_key"),
             gxe.ExpectColumnValuesToBeUnique(column="asset_key"),
-            *(gxe.ExpectColumnValuesToNotBeNull(column=column) for column in required),
-            gxe.ExpectColumnValuesToBeBetween(column="runtime_minutes", min_value=1, max_value=600),
-            gxe.ExpectColumnValuesToBeBetween(column="release_year", min_value=1888, max_value=2100),
-            gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
+            *(record(gxe.ExpectColumnValuesToNotBeNull(column=column)) for column in required),
+            record(gxe.ExpectColumnValuesToBeBetween(column="runtime_minutes", min_value=1, max_value=600)),
+            record(gxe.ExpectColumnValuesToBeBetween(column="release_year", min_value=1888, max_value=2100)),
+            record(gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN)),
             *(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column=column, value_set=dbt_accepted_values("titles", column, manifest_path)
+                record(
+                    gxe.ExpectColumnValuesToBeInSet(
+                        column=column, value_set=dbt_accepted_values("titles", column, manifest_path)
+                    )
                 )
                 for column in ("eidr_status", "asset_type")
             ),
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="licensing_window_end",
-                column_B="licensing_window_start",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
+            record(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="licensing_window_end",
+                    column_B="licensing_window_start",
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                )
             ),
-            gxe.UnexpectedRowsExpectation(
-                description="eidr_id is set whenever eidr_status is 'valid'",
-                unexpected_rows_query=(
-                    "select asset_key, eidr_status, eidr_id from {batch}"
-                    " where eidr_status = 'valid' and eidr_id is null"
-                ),
+            record(
+                gxe.UnexpectedRowsExpectation(
+                    description="eidr_id is set whenever eidr_status is 'valid'",
+                    unexpected_rows_query="select * from {batch} where eidr_status = 'valid' and eidr_id is null",
+                )
             ),
         ],
     )
 
 
 def provider_deliveries_suite() -> ExpectationSuite:
-    """Contract of `provider_deliveries`: one row per batch, and every record read is either loaded or quarantined."""
+    """Contract of `provider_deliveries`: one row per batch, and every record read is either loaded or quarantined
+    (a broken reconciliation is table-level: it blocks the publish)."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
@@ -93,14 +117,18 @@ def availability_windows_suite(manifest_path: Path | None = None) -> Expectation
         expectations=[
             gxe.ExpectColumnValuesToNotBeNull(column="window_key"),
             gxe.ExpectColumnValuesToBeUnique(column="window_key"),
-            gxe.ExpectColumnValuesToMatchRegex(column="territory", regex=r"^[A-Z]{2}$"),
-            gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
-            gxe.ExpectColumnValuesToBeInSet(
-                column="eidr_status",
-                value_set=dbt_accepted_values("availability_windows", "eidr_status", manifest_path),
+            record(gxe.ExpectColumnValuesToMatchRegex(column="territory", regex=r"^[A-Z]{2}$")),
+            record(gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN)),
+            record(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column="eidr_status",
+                    value_set=dbt_accepted_values("availability_windows", "eidr_status", manifest_path),
+                )
             ),
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="window_end", column_B="window_start", ignore_row_if="either_value_is_missing"
+            record(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="window_end", column_B="window_start", ignore_row_if="either_value_is_missing"
+                )
             ),
         ],
     )
@@ -116,19 +144,23 @@ def eidr_mapping_suite(manifest_path: Path | None = None) -> ExpectationSuite:
         expectations=[
             gxe.ExpectColumnValuesToNotBeNull(column="asset_key"),
             gxe.ExpectColumnValuesToBeUnique(column="asset_key"),
-            gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN),
+            record(gxe.ExpectColumnValuesToMatchRegex(column="eidr_id", regex=EIDR_PATTERN)),
             *(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column=column, value_set=dbt_accepted_values("eidr_mapping", column, manifest_path)
+                record(
+                    gxe.ExpectColumnValuesToBeInSet(
+                        column=column, value_set=dbt_accepted_values("eidr_mapping", column, manifest_path)
+                    )
                 )
                 for column in ("method", "band")
             ),
-            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),
-            gxe.UnexpectedRowsExpectation(
-                description="an automatic band other than review/reject always carries an EIDR ID",
-                unexpected_rows_query=(
-                    "select asset_key, band from {batch} where band in ('provided', 'auto_accept') and eidr_id is null"
-                ),
+            record(gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1)),
+            record(
+                gxe.UnexpectedRowsExpectation(
+                    description="an automatic band other than review/reject always carries an EIDR ID",
+                    unexpected_rows_query=(
+                        "select * from {batch} where band in ('provided', 'auto_accept') and eidr_id is null"
+                    ),
+                )
             ),
         ],
     )
@@ -144,21 +176,21 @@ def eidr_review_queue_suite() -> ExpectationSuite:
         expectations=[
             gxe.ExpectColumnValuesToNotBeNull(column="asset_key"),
             gxe.ExpectColumnValuesToBeUnique(column="asset_key"),
-            gxe.ExpectColumnValuesToMatchRegex(column="top_candidate_eidr_id", regex=EIDR_PATTERN),
+            record(gxe.ExpectColumnValuesToMatchRegex(column="top_candidate_eidr_id", regex=EIDR_PATTERN)),
         ],
     )
 
 
 def eidr_coverage_suite() -> ExpectationSuite:
-    """Contract of `eidr_coverage`: counts that add up and shares between 0 and 1."""
+    """Contract of `eidr_coverage`: counts that add up (table-level) and shares between 0 and 1."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     return gx.ExpectationSuite(
         name="eidr_coverage",
         expectations=[
-            gxe.ExpectColumnValuesToBeBetween(column="share_mapped", min_value=0, max_value=1),
-            gxe.ExpectColumnValuesToBeBetween(column="share_in_review", min_value=0, max_value=1),
+            record(gxe.ExpectColumnValuesToBeBetween(column="share_mapped", min_value=0, max_value=1)),
+            record(gxe.ExpectColumnValuesToBeBetween(column="share_in_review", min_value=0, max_value=1)),
             gxe.UnexpectedRowsExpectation(
                 description="mapped + in_review + unmatched = assets",
                 unexpected_rows_query="select * from {batch} where mapped + in_review + unmatched <> assets",

@@ -14,6 +14,7 @@ from media_platform.dag_factory.assets import any_asset, reporting_asset, stagin
 from media_platform.dag_factory.dbt_groups import dbt_task_group, dbt_test_task, dbt_vars, deploy_views_task
 
 PUBLISH_DAG_ID = "publish_reporting"
+REGISTRY_FORMAT = "eidr_registry"  # the ingest format of the EIDR registry export
 
 
 DOC_MD = dedent(
@@ -29,11 +30,14 @@ DOC_MD = dedent(
     3. `build_marts`: one `dbt build` (`dbt_producer_watcher`) builds and tests the marts into the `audit` schema
        (`titles` is incremental and carries the EIDR mapping; `eidr_mapping`, `eidr_review_queue`,
        `eidr_coverage`, `availability_windows`); each mart's `run` and `test` task shows that mart's outcome.
-    4. `audit_marts`: the Great Expectations checkpoint `audit_marts` validates the published marts (those marked
-       `meta: {publish: true}` in their model YAML) in `audit` and rebuilds the data docs. A failed expectation
-       fails this task with the failures in its log; `reporting` is untouched.
-    5. `publish`: merges the audited published marts into `reporting` by their keys in one transaction (only
-       changed rows are written; tables, indexes and grants stay) and returns the counts per table.
+    4. `audit_marts`: Great Expectations validates the delta of each published mart (those marked
+       `meta: {publish: true}` in their model YAML): its rows in `audit` changed since the last publish. A record
+       breaking a record-level rule is written to `audit.quarantine` (rule, reason, provider, key, batch) and held
+       back; a table-level failure (missing or duplicate keys, a collapsed row count, broken reconciliation)
+       fails this task with the failures in its log, and `reporting` is untouched. Data docs keep the last runs.
+    5. `publish`: merges the audited deltas into `reporting` by their keys in one transaction (tombstones delete,
+       quarantined records keep their published version, watermarks move with it; tables, indexes and grants
+       stay), completes the reconciliation in `provider_deliveries` and returns the counts per table.
     6. `dbt_docs`: regenerates the dbt docs (lineage) into the artifacts folder.
     """
 )
@@ -48,6 +52,8 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
     from media_platform.tasks.dbt_docs import save_dbt_docs
 
     tables = published_marts(settings.dbt_manifest_path)
+    # The registry mirror is reference data for matching: its batches are not published record by record.
+    reference_providers = [config.provider_id for config in configs if config.format == REGISTRY_FORMAT]
     schedule = any_asset([staging_asset(config.provider_id) for config in configs])
     with DAG(
         dag_id=PUBLISH_DAG_ID,
@@ -85,17 +91,30 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
             from media_platform.audit.gx_checkpoint import raise_for_result, run_audit
             from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
-            result = run_audit(resolve_warehouse_dsn(), AUDIT_SCHEMA, list(tables), settings.gx_root_dir)
+            keys = publish_keys(settings.dbt_manifest_path)
+            result = run_audit(
+                resolve_warehouse_dsn(), AUDIT_SCHEMA, list(tables), settings.gx_root_dir, keys, REPORTING_SCHEMA
+            )
             raise_for_result(result)
-            return {"success": result.success, "data_docs": str(result.data_docs_index)}
+            return result.summary()
 
         @task(task_id="publish", outlets=[reporting_asset(table) for table in tables])
-        def publish() -> dict[str, Any]:
+        def publish(audited: Any) -> dict[str, Any]:
             from media_platform.tasks.publish import publish_tables
             from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
             keys = publish_keys(settings.dbt_manifest_path)
-            return publish_tables(resolve_warehouse_dsn(), list(tables), keys, AUDIT_SCHEMA, REPORTING_SCHEMA)
+            return dict(
+                publish_tables(
+                    resolve_warehouse_dsn(),
+                    list(tables),
+                    keys,
+                    AUDIT_SCHEMA,
+                    REPORTING_SCHEMA,
+                    audited=audited["deltas"],
+                    reference_providers=reference_providers,
+                )
+            )
 
         docs = DbtDocsLocalOperator(
             task_id="dbt_docs",
@@ -104,5 +123,7 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
             callback_args={"destination": str(settings.dbt_docs_dir)},
             **cosmos_project_kwargs(settings),
         )
-        intermediate >> match_eidr() >> marts >> audit_marts() >> publish() >> docs
+        audited = audit_marts()
+        intermediate >> match_eidr() >> marts >> audited
+        publish(audited) >> docs
     return dag

@@ -7,9 +7,18 @@ from typing import Any
 
 import psycopg2
 
-from media_platform.audit.gx_checkpoint import AuditResult
+from media_platform.audit.gx_checkpoint import AuditResult, run_audit
 
 TABLES = ["titles", "provider_deliveries"]
+KEYS = {"titles": ["asset_key"], "provider_deliveries": ["batch_id"]}
+# The delta contract's columns and indexes, as the dbt marts add them (issue #9).
+CONTRACT_DDL = """
+alter table {schema}.{table}
+    add column changed_at timestamptz not null default '2024-01-01T06:00:00Z',
+    add column is_removed boolean not null default false;
+create unique index on {schema}.{table} ({key});
+create index on {schema}.{table} (changed_at);
+"""
 
 TITLES_DDL = """
 create table {schema}.titles (
@@ -112,3 +121,18 @@ def execute(conn: psycopg2.extensions.connection, statement: str) -> None:
 
 def validation_pages(result: AuditResult, suite: str) -> list[Path]:
     return sorted((result.data_docs_index.parent / "validations" / suite).rglob("*.html"))
+
+
+def audit(dsn: str, schema: str, tables: list[str], gx_root: Path, **kwargs: Any) -> AuditResult:
+    """run_audit of `schema` with the tests' keys, against a reporting schema of the test's own (`<schema>_rpt`)."""
+    return run_audit(dsn, schema, tables, gx_root, KEYS, target_schema=f"{schema}_rpt", **kwargs)
+
+
+def open_quarantine(conn: psycopg2.extensions.connection, schema: str) -> list[tuple]:
+    """The open quarantine entries: table, key, provider, asset, batch, rule, reason; sorted."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"select table_name, record_key, provider_id, asset_key, batch_id, rule, reason from {schema}.quarantine"
+            " where is_open order by 1, 2::text, 6"
+        )
+        return cur.fetchall()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from audit_cases import TABLES, execute, validation_pages
+from audit_cases import TABLES, audit, execute, open_quarantine, validation_pages
 
 from media_platform.audit.gx_checkpoint import AuditFailed, raise_for_result, run_audit, sqlalchemy_url
 
@@ -21,7 +21,7 @@ def test_sqlalchemy_url_pins_the_schema_and_keeps_other_options() -> None:
 
 
 def test_good_marts_pass(warehouse_dsn: str, marts: str, tmp_path: Path) -> None:
-    result = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+    result = audit(warehouse_dsn, marts, TABLES, tmp_path)
 
     assert result.success, result.failures
     assert result.failures == []
@@ -34,26 +34,53 @@ def test_good_marts_pass(warehouse_dsn: str, marts: str, tmp_path: Path) -> None
     assert warehouse_dsn.split("@", 1)[1] not in project, "the warehouse URL belongs in uncommitted/ only"
 
 
-def test_runtime_out_of_range_fails_names_the_column_and_shows_in_data_docs(
+def test_a_record_breaking_a_record_rule_is_quarantined_and_the_audit_passes(
     warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
 ) -> None:
     execute(warehouse, f"update {marts}.titles set runtime_minutes = 5940 where asset_key = 'acme:m1'")
 
-    result = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+    result = audit(warehouse_dsn, marts, TABLES, tmp_path)
+
+    assert result.success, result.failures
+    assert [entry.describe() for entry in result.quarantined] == [
+        "titles [asset_key=acme:m1] provider acme batch acme-20240101: runtime_minutes 5940 not between 1 and 600"
+    ]
+    assert open_quarantine(warehouse, marts) == [
+        (
+            "titles",
+            {"asset_key": "acme:m1"},
+            "acme",
+            "acme:m1",
+            "acme-20240101",
+            "expect_column_values_to_be_between(runtime_minutes)",
+            "runtime_minutes 5940 not between 1 and 600",
+        )
+    ]
+    assert result.summary()["quarantined"] == {"titles": 1}
+    raise_for_result(result)
+    (page,) = validation_pages(result, "titles")
+    html = page.read_text()
+    assert "runtime_minutes" in html and "5940" in html
+
+
+def test_a_table_level_failure_fails_names_the_rule_and_shows_in_data_docs(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
+) -> None:
+    execute(warehouse, f"update {marts}.titles set asset_key = 'acme:m1' where asset_key = 'acme:m2'")
+
+    result = audit(warehouse_dsn, marts, TABLES, tmp_path)
 
     assert not result.success
     assert result.failures == [
-        "titles: expect_column_values_to_be_between(runtime_minutes) failed: 1 of 3 rows unexpected, e.g. [5940]"
+        "titles: expect_column_values_to_be_unique(asset_key) failed: 2 of 3 rows unexpected,"
+        " e.g. ['acme:m1', 'acme:m1']"
     ]
     assert result.statistics["provider_deliveries"]["unsuccessful_expectations"] == 0
     with pytest.raises(AuditFailed) as raised:
         raise_for_result(result)
-    assert "runtime_minutes" in str(raised.value)
+    assert "asset_key" in str(raised.value)
     assert str(result.data_docs_index) in str(raised.value)
     assert "Failed" in result.data_docs_index.read_text()
-    (page,) = validation_pages(result, "titles")
-    html = page.read_text()
-    assert "runtime_minutes" in html and "5940" in html
 
 
 def test_unreconciled_delivery_fails(
@@ -61,7 +88,7 @@ def test_unreconciled_delivery_fails(
 ) -> None:
     execute(warehouse, f"update {marts}.provider_deliveries set records_loaded = 2 where batch_id = 'acme-20240102'")
 
-    result = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+    result = audit(warehouse_dsn, marts, TABLES, tmp_path)
 
     assert not result.success
     (line,) = result.failures
@@ -77,7 +104,7 @@ def test_missing_table_is_a_failure_and_the_rest_is_still_validated(
 ) -> None:
     execute(warehouse, f"drop table {marts}.titles")
 
-    result = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
+    result = audit(warehouse_dsn, marts, TABLES, tmp_path)
 
     assert not result.success
     (line,) = result.failures
@@ -85,20 +112,37 @@ def test_missing_table_is_a_failure_and_the_rest_is_still_validated(
     assert set(result.statistics) == {"provider_deliveries"}
 
 
-def test_rerun_in_the_same_project_keeps_earlier_docs(
+def test_reruns_in_the_same_project_keep_the_last_results_only(
     warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
 ) -> None:
-    first = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
-    execute(warehouse, f"update {marts}.titles set runtime_minutes = 5940 where asset_key = 'acme:m1'")
-    second = run_audit(warehouse_dsn, marts, TABLES, tmp_path)
-    third = run_audit(warehouse_dsn, marts, ["provider_deliveries"], tmp_path)
+    first = audit(warehouse_dsn, marts, TABLES, tmp_path, keep_validations=2)
+    execute(warehouse, f"update {marts}.titles set asset_key = 'acme:m1' where asset_key = 'acme:m2'")
+    second = audit(warehouse_dsn, marts, TABLES, tmp_path, keep_validations=2)
+    third = audit(warehouse_dsn, marts, ["provider_deliveries"], tmp_path, keep_validations=2)
+    fourth = audit(warehouse_dsn, marts, ["provider_deliveries"], tmp_path, keep_validations=2)
 
-    assert first.success and not second.success and third.success
-    assert first.data_docs_index == second.data_docs_index == third.data_docs_index
+    assert first.success and not second.success and third.success and fourth.success
+    assert first.data_docs_index == second.data_docs_index == fourth.data_docs_index
     assert len(validation_pages(second, "titles")) == 2
-    assert len(validation_pages(third, "provider_deliveries")) == 3
+    assert len(validation_pages(fourth, "titles")) == 2
+    assert len(validation_pages(fourth, "provider_deliveries")) == 2  # of four runs
+    stored = list((tmp_path / "gx" / "uncommitted" / "validations" / "provider_deliveries").rglob("*.json"))
+    assert len(stored) == 2
 
 
 def test_unknown_table_is_refused(warehouse_dsn: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected tables among"):
         run_audit(warehouse_dsn, "audit", ["titles", "episodes"], tmp_path)
+
+
+def test_a_fixed_record_leaves_the_quarantine(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
+) -> None:
+    execute(warehouse, f"update {marts}.titles set release_year = 1700 where asset_key = 'acme:m1'")
+    first = audit(warehouse_dsn, marts, TABLES, tmp_path)
+    execute(warehouse, f"update {marts}.titles set release_year = 1999 where asset_key = 'acme:m1'")
+
+    second = audit(warehouse_dsn, marts, TABLES, tmp_path)
+
+    assert [entry.record_key for entry in first.quarantined] == [{"asset_key": "acme:m1"}]
+    assert second.quarantined == [] and open_quarantine(warehouse, marts) == []

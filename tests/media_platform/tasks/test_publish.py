@@ -47,8 +47,16 @@ def _versions(conn: psycopg2.extensions.connection, schema: str) -> dict[str, tu
     return {key: (xmin, xmax) for key, xmin, xmax in found}
 
 
-def _counts(inserted: int = 0, updated: int = 0, deleted: int = 0, unchanged: int = 0) -> dict[str, int]:
-    return {"inserted": inserted, "updated": updated, "deleted": deleted, "unchanged": unchanged}
+def _counts(
+    inserted: int = 0, updated: int = 0, deleted: int = 0, unchanged: int = 0, quarantined: int = 0
+) -> dict[str, int]:
+    return {
+        "inserted": inserted,
+        "updated": updated,
+        "deleted": deleted,
+        "unchanged": unchanged,
+        "quarantined": quarantined,
+    }
 
 
 def _publish(dsn: str, source: str, target: str, tables: list[str] | None = None, **kwargs: Any) -> dict:
