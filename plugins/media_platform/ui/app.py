@@ -45,6 +45,7 @@ def _templates() -> Any:
 
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
     env.filters["ts"] = lambda value: f"{value:%Y-%m-%d %H:%M} UTC" if value else ""
+    env.filters["short"] = lambda value: f"{value:%m-%d %H:%M}" if value else ""
     env.filters["q"] = lambda value: quote(str(value), safe="")
     return env
 

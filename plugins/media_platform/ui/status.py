@@ -72,6 +72,8 @@ def deadline_state(run: RunInfo | None, deadline: timedelta, now: datetime) -> D
         return DeadlineState("", Severity.OK, None)
     due = run.deadline_time or run.queued_at + deadline
     finished = run.state in FINISHED_STATES
+    if run.state == "failed":
+        return DeadlineState("run failed", Severity.OK, due)  # the failure is the problem, reported on its own
     if finished:
         late = run.end_date is not None and run.end_date > due
         return DeadlineState("missed" if late else "met", Severity.WARNING if late else Severity.OK, due)
@@ -165,7 +167,8 @@ class ProviderRow:
         if self.counts.quarantine_rate > QUARANTINE_RATE_WARNING:
             found.append(Problem(Severity.WARNING, f"{self.counts.quarantine_rate:.0%} quarantined in 24 h"))
         if self.anomalies:
-            found.append(Problem(Severity.WARNING, f"{len(self.anomalies)} open anomalies"))
+            count = len(self.anomalies)
+            found.append(Problem(Severity.WARNING, f"{count} open {'anomaly' if count == 1 else 'anomalies'}"))
         if self.paused:
             found.append(Problem(Severity.INFO, "paused"))
         return sorted(found, key=lambda problem: -problem.severity)

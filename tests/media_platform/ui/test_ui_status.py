@@ -38,7 +38,7 @@ def run(state: str, queued_minutes_ago: int, ended_minutes_ago: int | None = Non
         (run("queued", 130), "missed", Severity.ERROR),
         (run("success", 200, 150), "met", Severity.OK),
         (run("success", 200, 10), "missed", Severity.WARNING),
-        (run("failed", 200, 150), "met", Severity.OK),
+        (run("failed", 200, 10), "run failed", Severity.OK),
     ],
 )
 def test_deadline_counts_from_queued_at(latest: RunInfo | None, label: str, severity: Severity) -> None:
@@ -87,4 +87,4 @@ def test_problems_first_orders_by_worst_problem() -> None:
 
 def test_open_anomalies_are_a_problem() -> None:
     row = ProviderRow("p", in_airflow=True, paused=False, anomalies=["records_loaded (2026-11-03)"])
-    assert [problem.text for problem in row.problems] == ["1 open anomalies"]
+    assert [problem.text for problem in row.problems] == ["1 open anomaly"]
