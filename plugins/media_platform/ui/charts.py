@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-WIDTH = 140
-HEIGHT = 28
+WIDTH = 112
+HEIGHT = 24
 _PAD = 2
 
 
@@ -18,15 +18,17 @@ def _frame(title: str, body: str) -> str:
     )
 
 
-def bars(points: Sequence[tuple[str, float]], title: str, value_format: str = "{:,.0f}") -> str:
-    """One bar per point (label, value), scaled to the largest; each bar's tooltip says its label and value."""
+def bars(points: Sequence[tuple[str, float]], title: str, value_format: str = "{:,.0f}", slots: int = 0) -> str:
+    """One bar per point (label, value), scaled to the largest; each bar's tooltip says its label and value.
+    With `slots`, fewer points keep their width and sit at the right (the latest), so one run is not one wide bar."""
     if not points:
         return ""
     top = max(value for _, value in points) or 1.0
-    step = WIDTH / len(points)
+    count = max(len(points), slots)
+    step = WIDTH / count
     width = max(step - 1.5, 1.0)
     body = []
-    for index, (label, value) in enumerate(points):
+    for index, (label, value) in enumerate(points, start=count - len(points)):
         height = (HEIGHT - _PAD) * value / top
         y = HEIGHT - height
         tip = escape(f"{label}: {value_format.format(value)}")

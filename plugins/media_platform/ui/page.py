@@ -37,10 +37,12 @@ def _charts(row: ProviderRow, facts: WarehouseFacts, lags: list[tuple[str, float
     coverage = facts.coverage_daily.get(row.provider_id, {})
     shares = [(f"{day:%a %d %b}", coverage.get(day)) for day in days]
     row.charts = {
-        "deliveries per day": charts.bars(deliveries, f"{row.provider_id}: deliveries per day", "{:,.0f} batches"),
-        "quarantine rate per day": charts.line(rates, f"{row.provider_id}: quarantine rate per day"),
-        "EIDR coverage over time": charts.line(shares, f"{row.provider_id}: EIDR coverage per day", top=1.0),
-        "lag per run": charts.bars(lags[-CHART_DAYS * 2 :], f"{row.provider_id}: lag per run", "{:,.0f} min"),
+        "deliveries/day": charts.bars(deliveries, f"{row.provider_id}: deliveries per day", "{:,.0f} batches"),
+        "quarantine rate": charts.line(rates, f"{row.provider_id}: quarantine rate per day"),
+        "EIDR coverage": charts.line(shares, f"{row.provider_id}: EIDR coverage per day", top=1.0),
+        "lag per run": charts.bars(
+            lags[-CHART_DAYS:], f"{row.provider_id}: lag per run (end minus interval end)", "{:,.0f} min", CHART_DAYS
+        ),
     }
 
 

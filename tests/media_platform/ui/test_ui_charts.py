@@ -31,3 +31,10 @@ def test_line_skips_days_without_a_value() -> None:
 
 def test_no_points_no_chart() -> None:
     assert charts.bars([], "x") == "" and charts.line([("Mon", None)], "x") == ""
+
+
+def test_bars_with_slots_keep_their_width_and_sit_at_the_right() -> None:
+    root = ET.fromstring(charts.bars([("run 1", 5.0)], "lag", slots=10))
+    [rect] = list(root.iter(f"{SVG}rect"))
+    assert float(rect.get("width", "")) < charts.WIDTH / 5
+    assert float(rect.get("x", "")) == round(charts.WIDTH * 9 / 10, 1)
