@@ -179,9 +179,9 @@ def warehouse_facts(dsn: str, providers: Sequence[str], now: datetime) -> Wareho
             facts.missing_tables = [".".join(table) for table in core if table not in tables]
             if BATCHES in tables:
                 _batch_facts(cur, facts, ids, since_24h, since_days)
-            if QUARANTINE in tables:
+            if QUARANTINE in tables and BATCHES in tables:
                 _quarantine_reasons(cur, facts, ids, since_24h)
-            if DELIVERIES in tables:
+            if DELIVERIES in tables and BATCHES in tables:
                 _published(cur, facts, ids)
             if COVERAGE in tables:
                 _coverage(cur, facts, ids, since_days)
@@ -231,15 +231,23 @@ def _batch_facts(cur: Any, facts: WarehouseFacts, ids: list[str], since_24h: dat
 
 
 def _quarantine_reasons(cur: Any, facts: WarehouseFacts, ids: list[str], since_24h: datetime) -> None:
+    """Top reasons among the records quarantined by the batches of the last 24 hours: the quarantine table is the big
+    one, so it is reached through its (provider_id, interval_start, interval_end) index from those batches."""
     cur.execute(
         """
+        with recent as (
+            select provider_id, interval_start, interval_end
+            from raw.ingest_batches
+            where provider_id = any(%s) and finished_at >= %s
+        )
+
         select provider_id, reason, records
         from (
-            select provider_id, left(reason, 160) as reason, count(*) as records,
-                   row_number() over (partition by provider_id order by count(*) desc, left(reason, 160)) as rank
-            from raw.quarantine
-            where provider_id = any(%s) and quarantined_at >= %s
-            group by provider_id, left(reason, 160)
+            select q.provider_id, left(q.reason, 160) as reason, count(*) as records,
+                   row_number() over (partition by q.provider_id order by count(*) desc, left(q.reason, 160)) as rank
+            from recent
+            inner join raw.quarantine as q using (provider_id, interval_start, interval_end)
+            group by q.provider_id, left(q.reason, 160)
         ) as ranked
         where rank <= %s
         order by provider_id, rank
@@ -251,22 +259,37 @@ def _quarantine_reasons(cur: Any, facts: WarehouseFacts, ids: list[str], since_2
 
 
 def _published(cur: Any, facts: WarehouseFacts, ids: list[str]) -> None:
+    """Per provider, the latest interval whose batch is in reporting, and when the latest published batch with records
+    was loaded: walks raw.ingest_batches' (provider_id, interval_start, interval_end) index backwards and probes
+    reporting by its key, so the cost does not grow with the history."""
     cur.execute(
         """
-        select distinct on (provider_id) provider_id, interval_start, interval_end
-        from reporting.provider_deliveries
-        where provider_id = any(%s)
-        order by provider_id, interval_end desc
+        select p.provider_id, latest.interval_start, latest.interval_end, with_records.finished_at
+        from unnest(%s::text[]) as p (provider_id)
+        left join lateral (
+            select b.interval_start, b.interval_end
+            from raw.ingest_batches as b
+            where b.provider_id = p.provider_id
+              and exists (select from reporting.provider_deliveries as d where d.batch_id = b.batch_id)
+            order by b.interval_start desc, b.interval_end desc
+            limit 1
+        ) as latest on true
+        left join lateral (
+            select b.finished_at
+            from raw.ingest_batches as b
+            where b.provider_id = p.provider_id and b.records_loaded > 0
+              and exists (select from reporting.provider_deliveries as d where d.batch_id = b.batch_id)
+            order by b.interval_start desc, b.interval_end desc
+            limit 1
+        ) as with_records on true
         """,
         (ids,),
     )
-    facts.last_published = {provider: (start, end) for provider, start, end in cur.fetchall()}
-    cur.execute(
-        "select provider_id, max(finished_at) from reporting.provider_deliveries "
-        "where provider_id = any(%s) and records_loaded > 0 group by provider_id",
-        (ids,),
-    )
-    facts.newest_load = {provider: newest for provider, newest in cur.fetchall() if newest is not None}
+    for provider, start, end, newest in cur.fetchall():
+        if start is not None:
+            facts.last_published[provider] = (start, end)
+        if newest is not None:
+            facts.newest_load[provider] = newest
 
 
 def _coverage(cur: Any, facts: WarehouseFacts, ids: list[str], since_days: date) -> None:
@@ -316,11 +339,17 @@ def quarantine_rows(dsn: str, provider_id: str, now: datetime, limit: int = 200)
             cur.execute("set local statement_timeout = %s", (_STATEMENT_TIMEOUT_MS,))
             cur.execute(
                 """
-                select quarantined_at, batch_id, interval_start, interval_end, source_file, source_location, reason,
-                       left(raw_record, 400) as record_start
-                from raw.quarantine
-                where provider_id = %s and quarantined_at >= %s
-                order by quarantined_at desc
+                with recent as (
+                    select provider_id, interval_start, interval_end
+                    from raw.ingest_batches
+                    where provider_id = %s and finished_at >= %s
+                )
+
+                select q.quarantined_at, q.batch_id, q.interval_start, q.interval_end, q.source_file,
+                       q.source_location, q.reason, left(q.raw_record, 400) as record_start
+                from recent
+                inner join raw.quarantine as q using (provider_id, interval_start, interval_end)
+                order by q.quarantined_at desc
                 limit %s
                 """,
                 (provider_id, now - timedelta(hours=24), limit),
