@@ -28,7 +28,9 @@ def token(client: Any) -> str:
     return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="operator", role="viewer"))
 
 
-PAGES = [f"/media-platform/{page}" for page in ("status", "status.json", "dbt-docs/", "gx-docs/")]
+PAGES = [
+    f"/media-platform/{page}" for page in ("status", "status.json", "dbt-docs/", "gx-docs/", "quarantine/demo_adi")
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
