@@ -78,7 +78,7 @@ def create_app() -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def index(user: User) -> Response:
-        return RedirectResponse("status", status_code=303)
+        return RedirectResponse(f"{airflow_base_path().rstrip('/')}{URL_PREFIX}/status", status_code=303)
 
     @app.get("/status", response_class=HTMLResponse)
     def status_page(user: User) -> HTMLResponse:

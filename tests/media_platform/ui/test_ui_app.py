@@ -77,3 +77,8 @@ def test_pages_are_listed_under_browse(client: Any, token: str) -> None:
     assert set(views) == {"Provider status", "dbt docs", "GX data docs"}
     assert {view["category"] for view in views.values()} == {"browse"}
     assert views["Provider status"]["href"] == "/media-platform/status"
+
+
+def test_the_app_root_leads_to_the_status_page(client: Any, token: str) -> None:
+    response = client.get("/media-platform/", cookies={"_token": token}, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/media-platform/status")
