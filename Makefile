@@ -13,7 +13,7 @@ DEMO_DAYS ?= 3
 DEMO_INTERVAL_START ?= 2026-11-02
 PY_DIRS := dags plugins include dev tests
 
-.PHONY: help setup venv db airflow-db dbt-manifest demo test lint format airflow stop clean docs
+.PHONY: help setup venv db airflow-db dbt-manifest browser demo test lint format airflow stop clean docs
 
 help:
 	@echo "make demo      set everything up and run the demo provider end to end"
@@ -43,7 +43,17 @@ airflow-db: db
 dbt-manifest: venv
 	@$(RUN) bash -c 'cd include/dbt && dbt parse --profiles-dir . --quiet' && echo "dbt manifest: include/dbt/target/manifest.json"
 
-setup: venv db airflow-db dbt-manifest
+# The browser test (tests/integration/test_ui_browser.py) drives the distribution's headless Chromium. It is
+# installed here when missing and root may use apt-get (CI containers); otherwise the test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  mkdir -p .local; if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser test (apt-get)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
+	      > .local/apt-chromium.log 2>&1 || echo "chromium could not be installed (.local/apt-chromium.log): the browser test will be skipped"; \
+	  else echo "no chromium and no root apt-get: the browser test will be skipped"; fi; }
+
+setup: venv db airflow-db dbt-manifest browser
 
 demo: setup
 	@$(RUN) python -m demo --first-day $(DEMO_START) --days $(DEMO_DAYS) --interval-start $(DEMO_INTERVAL_START)

@@ -56,6 +56,8 @@ def environment(warehouse_db: str = "warehouse", airflow_db: str = "airflow") ->
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # Locally the providers' DAGs run on their schedules as soon as they appear (`make airflow` after `make demo`).
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url.replace("postgresql://", "postgresql+psycopg2://", 1),
         "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",

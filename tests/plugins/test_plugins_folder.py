@@ -58,8 +58,10 @@ def _top_level(from_package: dict[str, str]) -> dict[str, str]:
 def test_plugin_manager_leaves_the_package_alone(ignore_file_syntax: str) -> None:
     loaded = _load_plugins(PLUGINS_DIR, ignore_file_syntax)
     assert _top_level(loaded["from_package"]) == {}
-    assert not [source for source in loaded["sources"] if "media_platform" in source]
+    assert not [source for source in loaded["sources"] if source.startswith("$PLUGINS_FOLDER/media_platform/")]
     assert not [path for path in loaded["errors"] if Path(path).resolve().is_relative_to(PACKAGE_DIR)]
+    assert "$PLUGINS_FOLDER/media_platform_ui.py" in loaded["sources"]  # the real plugin, a top-level file
+    assert loaded["errors"] == []
 
 
 def test_without_the_ignore_file_the_package_would_run_as_plugins(tmp_path: Path) -> None:
