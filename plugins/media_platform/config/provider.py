@@ -149,7 +149,7 @@ class ProviderConfig(_Model):
     @classmethod
     def _valid_channel(cls, value: str) -> str:
         if not re.match(r"^(slack:#[\w-]+|email:[^@\s]+@[^@\s]+|none)$", value):
-            raise ValueError(f"expected slack:#channel, email:name@domain or none, got {value!r}")
+            raise ValueError(f"expected slack:#channel or email:name@domain (or none), got {value!r}")
         return value
 
     @property
