@@ -23,8 +23,8 @@ select r.dag_id, r.run_id, r.state, r.queued_at
 from dag_run r
 join serialized_dag s on s.dag_version_id = r.created_dag_version_id
 where r.state in ('queued', 'running')
-  and json_typeof(s.data::json -> 'dag' -> 'deadline') = 'array'
-  and json_array_length(s.data::json -> 'dag' -> 'deadline') > 0
+  and case when json_typeof(s.data::json -> 'dag' -> 'deadline') = 'array'
+      then json_array_length(s.data::json -> 'dag' -> 'deadline') else 0 end > 0
   and not exists (select 1 from deadline d where d.dagrun_id = r.id)
 order by r.queued_at nulls last, r.dag_id, r.run_id
 """
