@@ -164,6 +164,7 @@ def stack(databases: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) 
         "MEDIA_DROP_ROOT": str(drop),
         "MEDIA_ARTIFACTS_DIR": str(root / "artifacts"),
         "AIRFLOW_CONN_WAREHOUSE": warehouse,
+        "AIRFLOW_CONN_AIRFLOW_METADATA": metadata,  # the deadline guard's read of the metadata database
         "WAREHOUSE_DSN": warehouse,
         "WAREHOUSE_DB": warehouse.rsplit("/", 1)[1],
     }
@@ -203,7 +204,7 @@ def airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     return result
 
 
-ALERTS = "select kind, run_id, summary, delivered_to, occurrences from ops.alerts where dag_id = %s and kind = %s"
+ALERTS = "select kind, run_id, summary, delivered_to, detail from ops.alerts where dag_id = %s and kind = %s"
 
 
 def test_deadline_and_failure_alerts_arrive_under_the_real_scheduler(stack: dict[str, Any]) -> None:
@@ -220,6 +221,7 @@ def test_deadline_and_failure_alerts_arrive_under_the_real_scheduler(stack: dict
     [failure] = wait_for("the task failure alert", lambda: maybe_query(warehouse, ALERTS, (fail_dag, "task_failure")),
                          logs)  # fmt: skip
     assert failure[2] == f"Task failed: {fail_dag}.extract_load" and failure[3] == CHANNEL
+    assert "drop location not found" in failure[4]
     assert any(text.startswith(f"*Task failed: {fail_dag}.extract_load*") for text in webhook.texts())
     [(fail_run_id,)] = query(metadata, "select run_id from dag_run where dag_id = %s", (fail_dag,))
     assert failure[1] == fail_run_id
@@ -238,13 +240,15 @@ def test_deadline_and_failure_alerts_arrive_under_the_real_scheduler(stack: dict
     callbacks = """
         select r.dag_id, d.missed, c.type, c.state, c.output from deadline d
         join dag_run r on r.id = d.dagrun_id join callback c on c.id = d.callback_id where r.dag_id = %s"""
-    assert query(metadata, callbacks, (slow_dag,)) == [(slow_dag, True, "triggerer", "success", CHANNEL)]
+    finished = callbacks + " and c.state in ('success', 'failed')"
+    assert wait_for("the deadline callback to finish", lambda: query(metadata, finished, (slow_dag,)), logs) == [
+        (slow_dag, True, "triggerer", "success", CHANNEL)
+    ]
 
     # 3. The failed run's deadline passes too (Airflow keeps it: apache/airflow#60927); the callback runs and sends
     #    nothing, because that run already failed and its failure alert went out.
-    done = callbacks.replace("c.type, ", "") + " and c.state in ('success', 'failed')"
-    assert wait_for("the failed run's deadline callback", lambda: query(metadata, done, (fail_dag,)), logs) == [
-        (fail_dag, True, "success", "not sent: run failed")
+    assert wait_for("the failed run's deadline callback", lambda: query(metadata, finished, (fail_dag,)), logs) == [
+        (fail_dag, True, "triggerer", "success", "not sent: run failed")
     ]
     assert maybe_query(warehouse, ALERTS, (fail_dag, "deadline_missed")) == []
     assert not any(text.startswith(f"*Deadline missed: {fail_dag}") for text in webhook.texts())

@@ -115,7 +115,7 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings, provi
         extract_load = build_extract_load_task(config, settings.execution_mode)
         extract_load.pool = WAREHOUSE_LOADS_POOL
         if settings.deadline_alerts:
-            extract_load.on_execute_callback = deadline_guard_callback()
+            extract_load.on_execute_callback = [deadline_guard_callback()]
         with TaskGroup("transform_staging") as staging:
             own_slice = dbt_vars(providers, provider_id=config.provider_id)
             tests = dbt_test_task("test", config.dbt_staging_selector, settings, own_slice)

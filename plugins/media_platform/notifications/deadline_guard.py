@@ -40,7 +40,8 @@ class RunWithoutDeadline:
 
 def runs_without_deadline(metadata_conn: Any) -> list[RunWithoutDeadline]:
     """Queued or running runs whose DAG declares a deadline alert but that have no `deadline` row: their
-    deadline will never fire. `metadata_conn` is a DB-API connection to the Airflow metadata database."""
+    deadline will never fire. `metadata_conn` is a DB-API connection to the Airflow metadata database (in the
+    API server, e.g. a status page: `session.connection().connection` of an Airflow ORM session)."""
     with metadata_conn.cursor() as cur:
         cur.execute(MISSING_DEADLINES_SQL)
         return [RunWithoutDeadline(*row) for row in cur.fetchall()]
@@ -82,8 +83,9 @@ def check_deadlines(
 
 
 def metadata_dsn() -> str | None:
-    """The metadata database as a libpq URL: the `airflow_metadata` connection if configured, else Airflow's own
-    `[database] sql_alchemy_conn` when this process has it (the local stack; not a remote Kubernetes worker)."""
+    """The metadata database as a libpq URL: the `airflow_metadata` connection (a read-only role is enough), else
+    Airflow's own `[database] sql_alchemy_conn` where the process may use it (API server, scheduler, a shell).
+    Airflow blocks the latter inside tasks and triggers, so there the connection is needed; None without either."""
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
     from airflow.sdk.log import mask_secret
@@ -91,15 +93,15 @@ def metadata_dsn() -> str | None:
     from media_platform.tasks.warehouse_conn import warehouse_dsn
 
     try:
-        dsn = warehouse_dsn(BaseHook.get_connection(os.environ.get(METADATA_CONN_ENV, METADATA_CONN_DEFAULT)))
+        conn = BaseHook.get_connection(os.environ.get(METADATA_CONN_ENV, METADATA_CONN_DEFAULT))
+        dsn = warehouse_dsn(conn) if conn.host else None
     except AirflowNotFoundException:
         from airflow.configuration import conf
 
         url = conf.get("database", "sql_alchemy_conn", fallback="") or ""
-        if not url.startswith("postgresql"):
-            return None
-        dsn = "postgresql://" + url.split("://", 1)[1]
-    mask_secret(dsn)
+        dsn = "postgresql://" + url.split("://", 1)[1] if url.startswith("postgresql") else None
+    if dsn:
+        mask_secret(dsn)
     return dsn
 
 
@@ -109,7 +111,7 @@ def deadline_guard(context: Any = None) -> None:
     try:
         dsn = metadata_dsn()
         if dsn is None:
-            log.info("deadline guard skipped: no `airflow_metadata` connection and no PostgreSQL metadata URL")
+            log.warning("deadline guard off: no `airflow_metadata` connection (tasks may not read Airflow's database)")
             return
         from media_platform.config.provider import load_provider_configs
         from media_platform.config.settings import PlatformSettings
