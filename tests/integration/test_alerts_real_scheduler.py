@@ -259,7 +259,7 @@ def test_deadline_and_failure_alerts_arrive_under_the_real_scheduler(stack: dict
     assert "deadline guard: 0 active run(s) without their deadline record" in task_logs
 
     # 5. The webhook's secret path is in no row and no component or task log.
-    rows = query(warehouse, "select ops.alerts::text from ops.alerts")
+    rows = query(warehouse, "select a::text from ops.alerts a")
     assert rows and not any(WEBHOOK_TOKEN in row for (row,) in rows)
     leaked = [
         str(path) for path in logs.rglob("*") if path.is_file() and WEBHOOK_TOKEN in path.read_text(errors="replace")
