@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import pytest
 from airflow.sdk.definitions.callback import AsyncCallback
 
 from media_platform.config.provider import load_provider_config
@@ -43,3 +44,21 @@ def test_task_failures_go_to_the_provider_channel() -> None:
 def test_audit_failures_and_the_guard_have_their_callbacks() -> None:
     assert audit_failure_callback() is audit_failed
     assert deadline_guard_callback() is deadline_guard
+
+
+@pytest.mark.parametrize("deadlines", ["on", "off"])
+def test_provider_dags_carry_the_deadline_and_its_guard_only_with_deadline_alerts_on(
+    monkeypatch: pytest.MonkeyPatch, deadlines: str
+) -> None:
+    from media_platform.config.settings import PlatformSettings
+    from media_platform.dag_factory.provider_dag import build_provider_dag
+
+    monkeypatch.setenv("MEDIA_DEADLINE_ALERTS", deadlines)  # off: `airflow dags test` (apache/airflow#73428)
+    monkeypatch.delenv("MEDIA_EXECUTION_MODE", raising=False)
+    dag = build_provider_dag(CONFIG, PlatformSettings.from_env(), ["demo_adi"])
+    extract_load = dag.get_task("extract_load")
+    if deadlines == "on":
+        assert dag.deadline is not None and extract_load.on_execute_callback == [deadline_guard]
+    else:
+        assert dag.deadline is None and not extract_load.on_execute_callback
+    assert [cb.func for cb in extract_load.on_failure_callback] == [task_failed]
