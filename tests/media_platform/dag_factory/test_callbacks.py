@@ -62,3 +62,12 @@ def test_provider_dags_carry_the_deadline_and_its_guard_only_with_deadline_alert
     else:
         assert dag.deadline is None and not extract_load.on_execute_callback
     assert [cb.func for cb in extract_load.on_failure_callback] == [task_failed]
+
+
+def test_the_audit_of_the_marts_reports_its_failure() -> None:
+    from media_platform.config.settings import PlatformSettings
+    from media_platform.dag_factory.publish_dag import build_publish_dag
+
+    dag = build_publish_dag((CONFIG,), PlatformSettings.from_env())
+    assert dag.get_task("audit_marts").on_failure_callback == [audit_failed]
+    assert not dag.get_task("publish").on_failure_callback
