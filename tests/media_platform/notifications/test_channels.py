@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from webhook_cases import WEBHOOK_TOKEN, WebhookServer
+from alert_cases import WEBHOOK_TOKEN, SmtpSink, WebhookServer
 
 from media_platform.notifications.channels import (
     ChannelError,
@@ -95,3 +95,21 @@ def test_a_refused_webhook_is_an_outcome_without_the_url(monkeypatch: pytest.Mon
         send = asyncio.run(adeliver(route, "s", "b")) if use_async else deliver(route, "s", "b")
     assert not send.sent and send.delivered_to.startswith("failed to reach slack:#x")
     assert WEBHOOK_TOKEN not in send.delivered_to and "s3cr3t" not in send.delivered_to
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_email_is_mailed_through_the_smtp_notifier(monkeypatch: pytest.MonkeyPatch, use_async: bool) -> None:
+    with SmtpSink() as sink:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_ALERTS", sink.connection_json())
+        route = route_for("email:ops@example.com")
+        body = "Run r1 of ingest_x: <boom>"
+        send = (
+            asyncio.run(adeliver(route, "Task failed: x", body))
+            if use_async
+            else deliver(route, "Task failed: x", body)
+        )
+    assert (send.delivered_to, send.sent) == ("email:ops@example.com", True)
+    [mail] = sink.messages
+    assert (mail["To"], mail["From"], mail["Subject"]) == ("ops@example.com", "alerts@example.com", "Task failed: x")
+    [part] = [p for p in mail.walk() if p.get_content_type() == "text/html"]
+    assert part.get_payload(decode=True).decode() == "<pre>Run r1 of ingest_x: &lt;boom&gt;</pre>"

@@ -8,7 +8,7 @@ import uuid
 
 import psycopg2
 import pytest
-from webhook_cases import WEBHOOK_TOKEN, WebhookServer
+from alert_cases import WEBHOOK_TOKEN, WebhookServer
 
 from media_platform.notifications.notify import Alert, AlertKind, anotify, notify, notify_anomaly, quiet_period
 
