@@ -115,7 +115,7 @@ class ProviderConfig(_Model):
     schedule: str = Field(description="cron expression or preset such as @daily, @hourly")
     start_date: date
     owner: str
-    alert_channel: str = Field(description="slack:#channel or email:address")
+    alert_channel: str = Field(description="slack:#channel, email:address or none (ops.alerts and the log only)")
     deadline: str = Field(default="2h", description="how long after being queued a run must be done: 45m, 2h")
     retries: int = Field(default=2, ge=0, le=10)
     retry_delay_minutes: int = Field(default=5, ge=1, le=240)
@@ -148,8 +148,8 @@ class ProviderConfig(_Model):
     @field_validator("alert_channel")
     @classmethod
     def _valid_channel(cls, value: str) -> str:
-        if not re.match(r"^(slack:#[\w-]+|email:[^@\s]+@[^@\s]+)$", value):
-            raise ValueError(f"expected slack:#channel or email:name@domain, got {value!r}")
+        if not re.match(r"^(slack:#[\w-]+|email:[^@\s]+@[^@\s]+|none)$", value):
+            raise ValueError(f"expected slack:#channel or email:name@domain (or none), got {value!r}")
         return value
 
     @property

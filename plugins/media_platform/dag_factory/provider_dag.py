@@ -11,7 +11,7 @@ from media_platform.config.constants import WAREHOUSE_LOADS_POOL, cron_expressio
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import PlatformSettings
 from media_platform.dag_factory.assets import staging_asset
-from media_platform.dag_factory.callbacks import deadline_alert, failure_callback
+from media_platform.dag_factory.callbacks import deadline_alert, deadline_guard_callback, failure_callback
 from media_platform.dag_factory.dbt_groups import dbt_test_task, dbt_vars, deploy_views_task
 
 
@@ -114,6 +114,8 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings, provi
     ) as dag:
         extract_load = build_extract_load_task(config, settings.execution_mode)
         extract_load.pool = WAREHOUSE_LOADS_POOL
+        if settings.deadline_alerts:
+            extract_load.on_execute_callback = [deadline_guard_callback()]
         with TaskGroup("transform_staging") as staging:
             own_slice = dbt_vars(providers, provider_id=config.provider_id)
             tests = dbt_test_task("test", config.dbt_staging_selector, settings, own_slice)

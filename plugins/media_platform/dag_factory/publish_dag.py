@@ -11,6 +11,7 @@ from media_platform.config.dbt_manifest import publish_keys, published_marts
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import PlatformSettings
 from media_platform.dag_factory.assets import any_asset, reporting_asset, staging_asset
+from media_platform.dag_factory.callbacks import audit_failure_callback
 from media_platform.dag_factory.dbt_groups import dbt_task_group, dbt_test_task, dbt_vars, deploy_views_task
 
 PUBLISH_DAG_ID = "publish_reporting"
@@ -86,7 +87,7 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
             log = logging.getLogger("airflow.task")
             return run_matching(lambda line: log.info("%s", line))
 
-        @task(task_id="audit_marts")
+        @task(task_id="audit_marts", on_failure_callback=audit_failure_callback())
         def audit_marts() -> dict[str, Any]:
             from media_platform.audit.gx_checkpoint import raise_for_result, run_audit
             from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
