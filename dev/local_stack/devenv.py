@@ -60,6 +60,9 @@ def environment(warehouse_db: str = "warehouse", airflow_db: str = "airflow") ->
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url.replace("postgresql://", "postgresql+psycopg2://", 1),
+        # Read-only use by the deadline guard (media_platform.notifications.deadline_guard): tasks may not use
+        # Airflow's own database settings, so it reaches the metadata database through this connection.
+        "AIRFLOW_CONN_AIRFLOW_METADATA": metadata_url,
         "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(LOCAL_DIR / "cosmos_cache"),

@@ -17,10 +17,10 @@ log = logging.getLogger(__name__)
 CHART_DAYS = 14
 TOP_REASONS = 3
 EXTRACT_TASK_ID = "extract_load"
-# Tables the status page reads when they exist (the alerting and anomaly work writes them), with the columns it
-# needs: alerts (provider_id, sent_at, subject) of the last 24 hours, anomalies (provider_id, metric, period, status)
-# whose status is 'open'. Until they exist the columns stay empty.
-ALERTS_TABLE = ("reporting", "alerts")
+# Tables the status page reads when they exist, with the columns it needs: the alert incidents of the last 24 hours
+# (ops.alerts, written by media_platform.notifications.store), anomalies (provider_id, metric, period, status) whose
+# status is 'open'. Until they exist the columns stay empty.
+ALERTS_TABLE = ("ops", "alerts")
 ANOMALIES_TABLE = ("reporting", "anomalies")
 _STATEMENT_TIMEOUT_MS = 10_000
 
@@ -311,14 +311,14 @@ def _hooks(
     cur: Any, facts: WarehouseFacts, ids: list[str], tables: dict[tuple[str, str], set[str]], since_24h: datetime
 ) -> None:
     """Alerts and anomalies, read only when their tables exist with the columns the page needs."""
-    if {"provider_id", "sent_at", "subject"} <= tables.get(ALERTS_TABLE, set()):
+    if {"provider_id", "last_at", "summary", "occurrences"} <= tables.get(ALERTS_TABLE, set()):
         cur.execute(
-            "select provider_id, subject from reporting.alerts where provider_id = any(%s) and sent_at >= %s "
-            "order by sent_at desc limit 500",
+            "select provider_id, summary, occurrences from ops.alerts where provider_id = any(%s) and last_at >= %s "
+            "order by last_at desc limit 500",
             (ids, since_24h),
         )
-        for provider, subject in cur.fetchall():
-            facts.alerts[provider].append(str(subject))
+        for provider, summary, occurrences in cur.fetchall():
+            facts.alerts[provider].append(str(summary) if occurrences <= 1 else f"{summary} (x{occurrences})")
     if {"provider_id", "metric", "period", "status"} <= tables.get(ANOMALIES_TABLE, set()):
         cur.execute(
             "select provider_id, metric, period from reporting.anomalies where provider_id = any(%s) "
