@@ -26,6 +26,15 @@ def test_deliveries_bring_new_assets_with_their_own_ids() -> None:
     assert {row["eidr_id"] for row in first}.isdisjoint({row["eidr_id"] for row in second} - {None})
 
 
+def test_deliveries_carry_only_runtimes_the_audit_accepts() -> None:
+    from benchmarks import ingest_throughput
+
+    count = 20_000  # the film list has a few films of over 600 minutes in its first 20,000
+    assert any((row["runtime_minutes"] or 0) > lag.MAX_RUNTIME for row in ingest_throughput.title_rows(count))
+    runtimes = [row["runtime_minutes"] for row in lag.delivery_rows(0, count) if row["runtime_minutes"] is not None]
+    assert runtimes and min(runtimes) >= lag.MIN_RUNTIME and max(runtimes) <= lag.MAX_RUNTIME
+
+
 def test_the_providers_folder_holds_a_valid_bench_provider_and_the_registry(tmp_path: Path) -> None:
     from media_platform.config.provider import load_provider_configs
 
