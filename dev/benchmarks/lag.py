@@ -55,6 +55,7 @@ class Delivery:
     ingest_run_id: str
     publish_run_id: str | None
     steps: dict[str, float] = field(default_factory=dict)
+    load_average: float = 0.0  # the machine's 1-minute load when the rows became visible (others share the CPUs)
 
     @property
     def lag_seconds(self) -> float:
@@ -356,6 +357,7 @@ def measure_delivery(
                 seen = visible_rows(cur, first, count)
                 if seen >= (expected if expected is not None else count) and (expected is not None or mode == "watch"):
                     visible_at = time.time()
+                    load = os.getloadavg()[0]
                     break
                 if time.monotonic() > deadline:
                     raise SystemExit(
@@ -383,7 +385,7 @@ def measure_delivery(
             steps.update(run_steps(airflow, PUBLISH_DAG_ID, publish_id, "publish"))
             steps["wait.publish_start_to_visible"] = visible_at - (_parse_time(publish["start_date"]) or 0)
     return Delivery(
-        index, start.isoformat(), count, landed_at, visible_at, expected or count, run_id, publish_id, steps
+        index, start.isoformat(), count, landed_at, visible_at, expected or count, run_id, publish_id, steps, load
     )
 
 
@@ -486,13 +488,14 @@ def measure_history(
 def report(results: Sequence[HistoryResult]) -> str:
     """Plain-text figures: lag per history size (p50, p95), the ratio largest/smallest, no-change publish, steps."""
     lines = [f"{'history':>10} {'mode':>8} {'n':>3} {'p50 s':>8} {'p95 s':>8} {'min s':>8} {'max s':>8} "
-             f"{'no-change publish s':>20}"]  # fmt: skip
+             f"{'no-change publish s':>20} {'load':>5}"]  # fmt: skip
     for r in results:
         lags = r.lags
         lines.append(
             f"{r.history:>10} {r.mode:>8} {len(lags):>3} {percentile(lags, 50):>8.1f} {percentile(lags, 95):>8.1f} "
             f"{min(lags, default=float('nan')):>8.1f} {max(lags, default=float('nan')):>8.1f} "
-            f"{r.no_change_publish_seconds or float('nan'):>20.1f}"
+            f"{r.no_change_publish_seconds or float('nan'):>20.1f} "
+            f"{statistics.median(d.load_average for d in r.deliveries) if r.deliveries else float('nan'):>5.1f}"
         )
     if len(results) >= 2:
         big, small = max(results, key=lambda r: r.history), min(results, key=lambda r: r.history)
@@ -514,6 +517,7 @@ def report(results: Sequence[HistoryResult]) -> str:
             lines.append(f"{name:<44}{cells}")
         lines.append(f"{'no-change publish_reporting run':<44}" + "".join(
             f" {r.no_change_publish_seconds or float('nan'):>12.1f}" for r in results))  # fmt: skip
+    lines.append("(load: median 1-minute load average of the machine as each delivery became visible, 2 CPUs)")
     for r in results:
         setup = ", ".join(f"{k} {v:.0f}s" for k, v in r.setup_seconds.items())
         lines.append(f"h={r.history} set-up: {setup}")
