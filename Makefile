@@ -13,7 +13,7 @@ DEMO_DAYS ?= 3
 DEMO_INTERVAL_START ?= 2026-11-02
 PY_DIRS := dags plugins include dev tests
 
-.PHONY: help setup venv db airflow-db dbt-manifest browser demo test lint format airflow stop clean docs
+.PHONY: help setup venv db airflow-db dbt-manifest browser demo test lint format airflow stop clean docs bench-lag
 
 help:
 	@echo "make demo      set everything up and run the demo provider end to end"
@@ -22,6 +22,7 @@ help:
 	@echo "make lint      ruff, ruff format, mypy and sqlfluff (what CI runs before the tests)"
 	@echo "make format    apply ruff's and sqlfluff's fixes"
 	@echo "make stop      stop the embedded PostgreSQL"
+	@echo "make bench-lag delivery-to-reporting lag at HISTORY vs BASELINE_HISTORY assets (dev/benchmarks/LAG.md)"
 
 venv: $(VENV)/.installed
 
@@ -75,6 +76,15 @@ format: venv
 airflow: setup
 	@echo "Airflow on http://localhost:8080 -- user admin, password in .local/airflow/simple_auth_manager_passwords.json.generated"
 	@$(RUN) env AIRFLOW__API__PORT=8080 airflow standalone
+
+# The lag benchmark of issue #9 on the real Airflow components (method and figures: dev/benchmarks/LAG.md).
+HISTORY ?= 1000000
+BASELINE_HISTORY ?= 10000
+DELIVERIES ?= 5
+DELIVERY_ASSETS ?= 10000
+bench-lag: setup
+	@$(RUN) python -m benchmarks.lag --history $(HISTORY) $(BASELINE_HISTORY) --deliveries $(DELIVERIES) \
+		--delivery-assets $(DELIVERY_ASSETS) --json-out .local/bench_lag.json
 
 docs:
 	@echo "dbt docs: .local/artifacts/dbt_docs/index.html"

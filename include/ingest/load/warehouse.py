@@ -88,11 +88,20 @@ def ensure_tables(conn: Connection, spec: FormatSpec | None = None) -> None:
     Safe when several runs start at once.
     """
     specs = [spec] if spec is not None else all_formats()
+    text = DDL + "".join(format_spec.ddl for format_spec in specs)
     with conn, conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
-        cur.execute(DDL)
-        for format_spec in specs:
-            cur.execute(format_spec.ddl)
+        cur.execute("select pg_advisory_lock(%s)", (_DDL_LOCK_KEY,))
+    try:
+        # One transaction per statement: `create index if not exists` locks its table even when the index exists,
+        # and a transaction holding one such lock while waiting for the next deadlocks with a run that is loading
+        # (it holds row locks on those tables and wants the next one).
+        for statement in (part.strip() for part in text.split(";")):
+            if statement:
+                with conn, conn.cursor() as cur:
+                    cur.execute(statement)
+    finally:
+        with conn, conn.cursor() as cur:
+            cur.execute("select pg_advisory_unlock(%s)", (_DDL_LOCK_KEY,))
 
 
 def replace_interval(

@@ -118,3 +118,35 @@ def test_dsn_defaults_to_the_environment(warehouse_dsn: str, monkeypatch: pytest
         assert isinstance(connection, psycopg2.extensions.connection)
     finally:
         connection.close()
+
+
+def test_ensure_tables_never_deadlocks_with_a_load_under_way(conn: Any, warehouse_dsn: str) -> None:
+    import threading
+
+    warehouse.ensure_tables(conn)
+    loading = psycopg2.connect(warehouse_dsn)  # a run in its load transaction: row locks on two raw tables
+    try:
+        with loading.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(1)")  # an open transaction
+            cur.execute("delete from raw.quarantine where provider_id = 'deadlock_test'")
+        errors: list[BaseException] = []
+
+        def other_run() -> None:
+            other = psycopg2.connect(warehouse_dsn)
+            try:
+                warehouse.ensure_tables(other)
+            except BaseException as err:  # noqa: BLE001 - reported by the assertion below
+                errors.append(err)
+            finally:
+                other.close()
+
+        thread = threading.Thread(target=other_run)
+        thread.start()
+        thread.join(2.0)  # it waits for the quarantine index's lock, holding no other table's
+        with loading.cursor() as cur:
+            cur.execute("delete from raw.ingest_batches where provider_id = 'deadlock_test'")
+        loading.commit()
+        thread.join(30)
+        assert not thread.is_alive() and errors == []
+    finally:
+        loading.close()
