@@ -66,6 +66,10 @@ def test_publish_dag_runs_marts_then_audit_then_publish(
 ) -> None:
     dag = _dagbag(monkeypatch, test_env).dags["publish_reporting"]
     assert dag.max_active_runs == 1
+    # a run with no changed input stops at check_inputs; a completed publish records what it was built from
+    assert dag.get_task("check_inputs").downstream_task_ids == {"build_intermediate.deploy_views", "record_inputs"}
+    assert dag.get_task("record_inputs").upstream_task_ids == {"check_inputs", "publish"}
+    assert dag.params["force"] is False
     match = dag.get_task("match_eidr")
     assert match.upstream_task_ids == {"build_intermediate.test"}
     assert dag.get_task("build_intermediate.deploy_views").downstream_task_ids == {"build_intermediate.test"}

@@ -208,5 +208,16 @@ def views_to_deploy(
     return sorted((views[unique_id] for unique_id in selected), key=lambda view: view.name)
 
 
+def project_checksum(manifest: Mapping[str, Any], dbt_vars: Mapping[str, Any] | None = None) -> str:
+    """One checksum of everything dbt builds from: every node's SQL or YAML checksum, every macro's SQL and the vars
+    it runs with. It changes exactly when a build could produce something else from the same data."""
+    parts = {
+        "nodes": {uid: node.get("checksum", {}).get("checksum") for uid, node in manifest.get("nodes", {}).items()},
+        "macros": {uid: _sha256(macro.get("macro_sql", "")) for uid, macro in manifest.get("macros", {}).items()},
+        "vars": dict(dbt_vars or {}),
+    }
+    return _sha256(json.dumps(parts, sort_keys=True, default=str))
+
+
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

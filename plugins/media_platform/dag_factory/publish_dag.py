@@ -24,6 +24,9 @@ DOC_MD = dedent(
     Runs whenever any provider's staging is updated (Airflow assets), one run at a time, so the shared marts are
     never built concurrently by several provider DAGs.
 
+    0. `check_inputs`: when nothing the marts are built from changed since the last completed publish (ingest
+       batches, EIDR overrides, the dbt project), every later task is skipped and the log says so. Trigger with
+       `{"force": true}` to build anyway.
     1. `build_intermediate`: re-creates the dbt views if the project changed (`deploy_views`), then tests the
        intermediate models (all formats' titles, unioned).
     2. `match_eidr`: the EIDR matcher scores new or changed assets against the registry mirror (all assets after
@@ -39,14 +42,15 @@ DOC_MD = dedent(
     5. `publish`: merges the audited deltas into `reporting` by their keys in one transaction (tombstones delete,
        quarantined records keep their published version, watermarks move with it; tables, indexes and grants
        stay), completes the reconciliation in `provider_deliveries` and returns the counts per table.
-    6. `dbt_docs`: regenerates the dbt docs (lineage) into the artifacts folder.
+    6. `record_inputs`: remembers what this publish was built from, for the next run's `check_inputs`.
+    7. `dbt_docs`: regenerates the dbt docs (lineage) into the artifacts folder.
     """
 )
 
 
 def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSettings) -> Any:
     """The single DAG that owns the shared marts and their publication."""
-    from airflow.sdk import DAG, TaskGroup, task
+    from airflow.sdk import DAG, Param, TaskGroup, task
     from cosmos.operators.local import DbtDocsLocalOperator
 
     from media_platform.dag_factory.dbt_groups import cosmos_profile_config, cosmos_project_kwargs
@@ -70,8 +74,45 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
         },
         tags=["publish", "reporting"],
         doc_md=DOC_MD,
+        params={"force": Param(False, type="boolean", description="Build and publish even when no input changed")},
     ) as dag:
         configured = dbt_vars(config.provider_id for config in configs)
+
+        @task.short_circuit(task_id="check_inputs")
+        def check_inputs(params: dict[str, Any] | None = None) -> str | None:
+            import logging
+
+            import psycopg2
+
+            from media_platform.config.dbt_manifest import load_manifest, project_checksum
+            from media_platform.tasks.publish_inputs import current_fingerprint, last_published_fingerprint
+            from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
+
+            log = logging.getLogger("airflow.task")
+            checksum = project_checksum(load_manifest(settings.dbt_manifest_path), configured)
+            with psycopg2.connect(resolve_warehouse_dsn()) as conn:
+                fingerprint = current_fingerprint(conn, checksum)
+                last = last_published_fingerprint(conn)
+            conn.close()
+            if fingerprint == last and not (params or {}).get("force"):
+                log.info("nothing changed since the last publish (batches, overrides, dbt project): skipping")
+                return None
+            return fingerprint
+
+        @task(task_id="record_inputs")
+        def record_inputs(fingerprint: Any, run_id: str | None = None) -> None:
+            import psycopg2
+
+            from media_platform.tasks.publish_inputs import record_published_fingerprint
+            from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
+
+            conn = psycopg2.connect(resolve_warehouse_dsn())
+            try:
+                record_published_fingerprint(conn, fingerprint, run_id)
+            finally:
+                conn.close()
+
+        inputs = check_inputs()
         with TaskGroup("build_intermediate") as intermediate:
             deploy_views_task(settings, configured) >> dbt_test_task(
                 "test", "path:models/intermediate", settings, configured
@@ -125,6 +166,6 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
             **cosmos_project_kwargs(settings),
         )
         audited = audit_marts()
-        intermediate >> match_eidr() >> marts >> audited
-        publish(audited) >> docs
+        inputs >> intermediate >> match_eidr() >> marts >> audited
+        publish(audited) >> record_inputs(inputs) >> docs
     return dag

@@ -11,6 +11,7 @@ import pytest
 from media_platform.config.dbt_manifest import (
     PublishKeyError,
     accepted_values,
+    project_checksum,
     project_vars,
     publish_keys,
     published_marts,
@@ -105,3 +106,16 @@ def test_a_published_mart_without_a_clear_key_is_named(
 ) -> None:
     with pytest.raises(PublishKeyError, match=named):
         publish_keys(_manifest_with(tmp_path, "coverage", meta, unique))
+
+
+def test_the_project_checksum_changes_with_a_model_a_macro_or_the_vars() -> None:
+    manifest = json.loads(BUILT_MANIFEST.read_text())
+    before = project_checksum(manifest, {"providers": ["a"]})
+    assert project_checksum(json.loads(BUILT_MANIFEST.read_text()), {"providers": ["a"]}) == before
+    assert project_checksum(manifest, {"providers": ["a", "b"]}) != before
+    model = next(node for node in manifest["nodes"].values() if node["resource_type"] == "model")
+    model["checksum"]["checksum"] = "edited"
+    edited_model = project_checksum(manifest, {"providers": ["a"]})
+    macro = next(iter(manifest["macros"].values()))
+    macro["macro_sql"] += " "
+    assert len({before, edited_model, project_checksum(manifest, {"providers": ["a"]})}) == 3
