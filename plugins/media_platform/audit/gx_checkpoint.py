@@ -253,7 +253,13 @@ def _validate(
     asset = datasource.add_query_asset(name=table, query=query, batch_metadata={"delta": delta.describe()})
     batch_definition = asset.add_batch_definition_whole_table(BATCH_DEFINITION_NAME)
     suite = context.suites.add_or_update(SUITE_BUILDERS[table]())
-    definition = context.validation_definitions.add_or_update(
+    # The asset was just re-created, so a stored definition points at a batch definition that no longer exists
+    # (and one written by an older version of this module at another asset): replace it without reading it.
+    store = context.validation_definition_store
+    stored = store.get_key(name=f"audit_{table}", id=None)
+    if store.has_key(key=stored):
+        store.remove_key(key=stored)
+    definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"audit_{table}", data=batch_definition, suite=suite)
     )
     index_columns = list(dict.fromkeys([*key, *(column for column in _CONTEXT_COLUMNS if column in columns)]))

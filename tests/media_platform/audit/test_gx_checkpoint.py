@@ -130,6 +130,21 @@ def test_reruns_in_the_same_project_keep_the_last_results_only(
     assert len(stored) == 2
 
 
+def test_a_project_left_by_an_older_layout_is_taken_over(warehouse_dsn: str, marts: str, tmp_path: Path) -> None:
+    import json
+
+    audit(warehouse_dsn, marts, TABLES, tmp_path)
+    # a definition pointing at a batch definition that no longer exists, as an earlier version of the audit left
+    stored = tmp_path / "gx" / "validation_definitions" / "audit_titles.json"
+    definition = json.loads(stored.read_text())
+    definition["data"]["batch_definition"]["name"] = "whole_table_of_an_older_layout"
+    stored.write_text(json.dumps(definition))
+
+    result = audit(warehouse_dsn, marts, TABLES, tmp_path)
+
+    assert result.success, result.failures
+
+
 def test_unknown_table_is_refused(warehouse_dsn: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected tables among"):
         run_audit(warehouse_dsn, "audit", ["titles", "episodes"], tmp_path)
