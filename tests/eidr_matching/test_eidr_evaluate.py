@@ -1,4 +1,4 @@
-"""Scoring a labelled set counts each band against the truth; chunked matching on workers decides as one matcher does."""
+"""Scoring a labelled set counts each band against the truth; chunked matching on workers decides as one matcher."""
 
 from __future__ import annotations
 
