@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="directory caching the registry index between runs (default $EIDR_INDEX_CACHE_DIR; none: rebuilt)",
     )
+    match.add_argument("--no-index-cache", action="store_true", help="build the registry index, do not cache it")
     match.add_argument("--dsn", help="warehouse libpq URL (default $WAREHOUSE_DSN)")
     match.add_argument("--summary-file", type=Path, help="also write the JSON summary here (e.g. XCom return.json)")
 
@@ -81,7 +82,7 @@ def _match(args: argparse.Namespace) -> str:
             args.full,
             args.workers,
             chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
-            index_cache_dir=args.index_cache or default_cache_dir(),
+            index_cache_dir=None if args.no_index_cache else args.index_cache or default_cache_dir(),
         ).to_json()
     finally:
         conn.close()
