@@ -176,7 +176,8 @@ class RunFigures:
         return (
             f"  {self.name:<44} {self.seconds:8.1f} s  PSS {self.peak_pss_mb:7.0f} MB  RSS {self.peak_rss_mb:7.0f} MB"
             f"  matched {s.get('assets_matched', '?'):>8}  changed {s.get('results_changed', '-'):>8}"
-            f"  workers {s.get('workers', 1)}  cached index {s.get('index_from_cache', '-')}"
+            f"  workers {s.get('workers', 1)}  index {s.get('index_seconds', '-')} s"
+            f" (from cache: {s.get('index_from_cache', '-')})"
         )
 
 

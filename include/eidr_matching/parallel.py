@@ -92,7 +92,6 @@ def match_chunks(
         return
     global _MATCHER
     _MATCHER = matcher
-    gc.collect()
     gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
