@@ -22,7 +22,20 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--assets-sql", help="a SELECT returning the asset columns instead of a relation")
     match.add_argument("--full", action="store_true", help="re-match every asset (e.g. after a registry refresh)")
     match.add_argument("--config", type=Path, help="matching config YAML (default include/eidr_matching/matching.yaml)")
-    match.add_argument("--workers", type=int, default=1, help="processes for a large registry (year shards)")
+    match.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="matching processes (default $EIDR_MATCH_WORKERS, else the CPUs of the machine or pod's cgroup quota)",
+    )
+    match.add_argument("--chunk-size", type=int, default=None, help="assets read, matched and written at a time")
+    match.add_argument(
+        "--index-cache",
+        type=Path,
+        default=None,
+        help="directory caching the registry index between runs (default $EIDR_INDEX_CACHE_DIR; none: rebuilt)",
+    )
+    match.add_argument("--no-index-cache", action="store_true", help="build the registry index, do not cache it")
     match.add_argument("--dsn", help="warehouse libpq URL (default $WAREHOUSE_DSN)")
     match.add_argument("--summary-file", type=Path, help="also write the JSON summary here (e.g. XCom return.json)")
 
@@ -56,12 +69,20 @@ def _config(path: Path | None):  # noqa: ANN202
 
 
 def _match(args: argparse.Namespace) -> str:
+    from eidr_matching.index_cache import default_cache_dir
+    from eidr_matching.parallel import DEFAULT_CHUNK_SIZE
     from eidr_matching.store import assets_query, run_matching
 
     conn = _connect(args.dsn)
     try:
         summary = run_matching(
-            conn, assets_query(args.assets_relation, args.assets_sql), _config(args.config), args.full, args.workers
+            conn,
+            assets_query(args.assets_relation, args.assets_sql),
+            _config(args.config),
+            args.full,
+            args.workers,
+            chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
+            index_cache_dir=None if args.no_index_cache else args.index_cache or default_cache_dir(),
         ).to_json()
     finally:
         conn.close()

@@ -1,79 +1,141 @@
-"""Matching on several cores: the registry is split into release-year shards (overlapping by the year window).
+"""Matching on every core the machine or pod grants: chunks of assets decided by forked workers sharing one index.
 
-Blocking never looks outside an asset's year window, so a film with a year is matched inside one shard; episodes and
-films without a year are matched in every shard and their candidates merged. The decision (band, provided-ID rules)
-is taken once per asset from the merged candidates.
+The registry index is built (or loaded from its cache) once in the parent; the workers are forked after it, so they
+share its memory copy-on-write instead of building their own. `gc.freeze()` keeps the children's collector from
+writing to (and so copying) every object of the index. Each chunk is decided by the same full-registry matcher, so
+the decisions are exactly those of one process, whatever the number of workers or the chunk size.
 """
 
 from __future__ import annotations
 
+import gc
+import math
 import multiprocessing
-from collections.abc import Sequence
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 
-from eidr_matching.blocking import RegistryIndex
 from eidr_matching.matcher import Matcher
-from eidr_matching.models import Asset, Candidate, Decision, RegistryRecord
+from eidr_matching.models import Asset, Decision, RegistryRecord
 from eidr_matching.scoring import MatchConfig
 
-MIN_SHARDED_REGISTRY = 200_000
-_STATE: dict[str, object] = {}
+WORKERS_ENV = "EIDR_MATCH_WORKERS"
+DEFAULT_CHUNK_SIZE = 5_000
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+_MATCHER: Matcher | None = None  # the parent's matcher, inherited by the forked workers
+
+
+def cgroup_cpu_limit(root: Path = CGROUP_ROOT, self_cgroup: Path = Path("/proc/self/cgroup")) -> float | None:
+    """The CPU quota of this process's cgroup in CPUs (a pod's `limits.cpu`), or None when there is none.
+
+    cgroup v2 `cpu.max` ("max 100000" or "<quota> <period>"), looked up at this process's own cgroup and then at the
+    root of the mount (which is the pod's cgroup inside a container); cgroup v1 `cpu.cfs_quota_us` / `cfs_period_us`.
+    """
+    candidates = []
+    try:
+        for line in self_cgroup.read_text().splitlines():
+            if line.startswith("0::"):
+                candidates.append(root / line[3:].lstrip("/") / "cpu.max")
+    except OSError:
+        pass
+    candidates.append(root / "cpu.max")
+    for path in candidates:
+        try:
+            quota, period = path.read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        return None if quota == "max" else int(quota) / int(period)
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity mask (taskset, cpusets), capped by the cgroup quota, at least 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    limit = cgroup_cpu_limit()
+    if limit is not None:
+        cpus = min(cpus, math.ceil(limit))
+    return max(1, cpus)
+
+
+def resolve_workers(requested: int | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Worker processes for a run: the request if given (> 0), else $EIDR_MATCH_WORKERS, else available_cpus()."""
+    env = os.environ if environ is None else environ
+    if requested is None and env.get(WORKERS_ENV, "").strip():
+        try:
+            requested = int(env[WORKERS_ENV])
+        except ValueError:
+            raise ValueError(f"{WORKERS_ENV}={env[WORKERS_ENV]!r} is not a number of workers") from None
+    if requested is not None and requested < 0:
+        raise ValueError(f"workers must be 0 (as many as the machine has) or more, got {requested}")
+    return requested if requested else available_cpus()
+
+
+def match_chunks(
+    matcher: Matcher, chunks: Iterable[Sequence[Asset]], workers: int = 1
+) -> Iterator[tuple[Sequence[Asset], list[Decision]]]:
+    """Each chunk with its decisions, in order, while later chunks are matched (at most 2 per worker in flight).
+
+    The caller writes one chunk while the workers match the next ones; memory holds a few chunks, never all assets.
+    """
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for chunk in chunks:
+            yield chunk, [matcher.decide(asset) for asset in chunk]
+        return
+    global _MATCHER
+    _MATCHER = matcher
+    gc.freeze()
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending: deque = deque()
+            for chunk in chunks:
+                pending.append((chunk, pool.apply_async(_decide_chunk, (chunk,))))
+                if len(pending) >= 2 * workers:
+                    done, result = pending.popleft()
+                    yield done, result.get()
+            while pending:
+                done, result = pending.popleft()
+                yield done, result.get()
+    finally:
+        _MATCHER = None
+        gc.unfreeze()
+
+
+def _decide_chunk(chunk: Sequence[Asset]) -> list[Decision]:
+    assert _MATCHER is not None, "workers are forked after the parent set the matcher"
+    return [_MATCHER.decide(asset) for asset in chunk]
+
+
+def chunked(items: Iterable[Asset], size: int) -> Iterator[list[Asset]]:
+    """Consecutive lists of at most `size` items."""
+    chunk: list[Asset] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def match_all(
-    records: Sequence[RegistryRecord], assets: Sequence[Asset], config: MatchConfig | None = None, workers: int = 1
+    records: Iterable[RegistryRecord],
+    assets: Sequence[Asset],
+    config: MatchConfig | None = None,
+    workers: int = 1,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> list[Decision]:
-    """Decisions for every asset, in order; with workers > 1 and a large registry, one year shard per worker."""
-    config = config or MatchConfig()
-    if workers <= 1 or len(records) < MIN_SHARDED_REGISTRY or "fork" not in multiprocessing.get_all_start_methods():
-        matcher = Matcher.from_records(records, config)
-        return [matcher.decide(asset) for asset in assets]
-    years = sorted(r.release_year for r in records if r.release_year and r.kind != "episode")
-    bounds = [years[len(years) * k // workers] for k in range(workers)] + [years[-1] + 1]
-    ranges = [(bounds[k], bounds[k + 1] - 1) for k in range(workers)]
-    ranges[0] = (-(10**6), ranges[0][1])
-    ranges[-1] = (ranges[-1][0], 10**6)
-    _STATE.update(records=records, assets=assets, config=config, ranges=ranges)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            shard_results = pool.map(_match_shard, range(workers))
-    finally:
-        _STATE.clear()
-    merged: dict[int, list[Candidate]] = {}
-    for result in shard_results:
-        for position, candidates in result:
-            merged.setdefault(position, []).extend(candidates)
-    provided = {a.eidr_id for a in assets if a.eidr_id}
-    by_id = {r.eidr_id: r for r in records}
-    wanted = {i for i in provided if i in by_id}
-    wanted |= {by_id[i].parent_eidr_id for i in wanted if by_id[i].parent_eidr_id in by_id}  # type: ignore[misc]
-    deciding = Matcher(RegistryIndex((by_id[i] for i in wanted), config.match_structural_types), config)
-    decisions = []
-    keep = max(config.candidates_kept, 2)
-    for position, asset in enumerate(assets):
-        distinct = {c.eidr_id: c for c in merged.get(position, [])}
-        ranked = sorted(distinct.values(), key=lambda c: (-c.score, c.eidr_id))[:keep]
-        decisions.append(deciding.decide_with(asset, ranked))
+    """Decisions for every asset, in order (in memory: the benchmark and the evaluation)."""
+    matcher = Matcher.from_records(records, config or MatchConfig())
+    decisions: list[Decision] = []
+    for _, chunk_decisions in match_chunks(matcher, chunked(assets, chunk_size), workers):
+        decisions.extend(chunk_decisions)
     return decisions
-
-
-def _shard_of(asset: Asset, ranges: list[tuple[int, int]]) -> list[int]:
-    if asset.is_episode or not asset.release_year:
-        return list(range(len(ranges)))
-    return [k for k, (lo, hi) in enumerate(ranges) if lo <= asset.release_year <= hi]
-
-
-def _match_shard(shard: int) -> list[tuple[int, list[Candidate]]]:
-    records: Sequence[RegistryRecord] = _STATE["records"]  # type: ignore[assignment]
-    assets: Sequence[Asset] = _STATE["assets"]  # type: ignore[assignment]
-    config: MatchConfig = _STATE["config"]  # type: ignore[assignment]
-    ranges: list[tuple[int, int]] = _STATE["ranges"]  # type: ignore[assignment]
-    lo, hi = ranges[shard]
-    always = ("episode", "series", "season")
-    low, high = lo - config.year_window, hi + config.year_window
-    mine = [r for r in records if not r.release_year or r.kind in always or low <= r.release_year <= high]
-    matcher = Matcher.from_records(mine, config)
-    return [
-        (position, matcher.candidates(asset))
-        for position, asset in enumerate(assets)
-        if shard in _shard_of(asset, ranges)
-    ]

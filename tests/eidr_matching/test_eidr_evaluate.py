@@ -1,10 +1,9 @@
-"""Scoring a labelled set counts each band against the truth; year-sharded matching decides as one matcher does."""
+"""Scoring a labelled set counts each band against the truth; chunked matching on workers decides as one matcher."""
 
 from __future__ import annotations
 
 from eidr_cases import HAMLET_1996, MATRIX, RECORDS
 
-import eidr_matching.parallel as parallel
 from benchmarks.eidr_matching import synthetic_assets, synthetic_registry
 from eidr_matching.evaluate import Case, score
 from eidr_matching.matcher import Matcher
@@ -31,11 +30,10 @@ def test_score_counts_each_band_against_the_truth() -> None:
     assert "precision" in report.render()
 
 
-def test_year_sharded_matching_gives_the_same_decisions(monkeypatch) -> None:
+def test_chunked_matching_on_workers_gives_the_same_decisions() -> None:
     records = synthetic_registry(3000, seed=2)
     assets = [a for a, _ in synthetic_assets(records, 300, seed=3)]
-    monkeypatch.setattr(parallel, "MIN_SHARDED_REGISTRY", 0)
-    sharded = match_all(records, assets, workers=2)
     matcher = Matcher.from_records(records)
     single = [matcher.decide(a) for a in assets]
-    assert [(d.band, d.eidr_id) for d in sharded] == [(d.band, d.eidr_id) for d in single]
+    for workers, chunk_size in ((2, 7), (2, 1000), (1, 1)):
+        assert match_all(records, assets, workers=workers, chunk_size=chunk_size) == single, (workers, chunk_size)

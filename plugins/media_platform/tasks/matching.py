@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 ASSETS_RELATION = "intermediate.int_titles_for_matching"
 REGISTRY_PROVIDER = "eidr_registry"
+WORKERS_ENV = "MEDIA_MATCH_WORKERS"  # matching processes; unset: every CPU the worker or pod grants
 
 
 def registry_reloaded_since_last_match(dsn: str) -> bool:
@@ -28,11 +31,29 @@ def registry_reloaded_since_last_match(dsn: str) -> bool:
     return last_match is None or registry_loaded > last_match
 
 
-def run_matching(log_line: Callable[[str], None]) -> dict[str, Any]:
-    """Incremental match (full after a registry load) in a child process; returns the matcher's summary."""
-    import tempfile
-    from pathlib import Path
+def matching_command(
+    full: bool, index_cache_dir: Path, summary_file: Path, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """The matcher's command line: the asset relation, the index cache, the worker setting and --full if asked."""
+    env = os.environ if environ is None else environ
+    workers = env.get(WORKERS_ENV, "").strip()
+    if workers and not (workers.isdigit() and int(workers) > 0):
+        raise ValueError(f"{WORKERS_ENV}={workers!r} is not a positive number of worker processes")
+    return [
+        sys.executable, "-m", "eidr_matching", "match", "--assets-relation", ASSETS_RELATION,
+        "--index-cache", str(index_cache_dir), "--summary-file", str(summary_file),
+        *(["--workers", workers] if workers else []), *(["--full"] if full else []),
+    ]  # fmt: skip
 
+
+def run_matching(log_line: Callable[[str], None]) -> dict[str, Any]:
+    """Incremental match (full after a registry load) in a child process; returns the matcher's summary.
+
+    The registry index is cached under the artifacts directory, so a delta after the first run does not rebuild it.
+    """
+    import tempfile
+
+    from media_platform.config.settings import PlatformSettings
     from media_platform.tasks.ingest_local import local_ingest_env, read_summary, run_streaming
     from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
@@ -40,9 +61,7 @@ def run_matching(log_line: Callable[[str], None]) -> dict[str, Any]:
     full = registry_reloaded_since_last_match(dsn)
     with tempfile.TemporaryDirectory(prefix="eidr-match-") as tmp:
         summary_file = Path(tmp) / "summary.json"
-        command = [
-            sys.executable, "-m", "eidr_matching", "match", "--assets-relation", ASSETS_RELATION,
-            "--summary-file", str(summary_file), *(["--full"] if full else []),
-        ]  # fmt: skip
+        cache_dir = PlatformSettings.from_env().artifacts_dir / "eidr_index"
+        command = matching_command(full, cache_dir, summary_file)
         tail = run_streaming(command, local_ingest_env(dsn), log_line)
         return {"full": full, **read_summary(summary_file, tail)}
