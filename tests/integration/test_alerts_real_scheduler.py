@@ -104,6 +104,8 @@ def maybe_rows(deployment: Deployment, sql: str, params: tuple = ()) -> list[tup
 
 
 ALERTS = "select kind, run_id, summary, delivered_to, detail from ops.alerts where dag_id = %s and kind = %s"
+# The row is written before the alert is sent and its delivery recorded: wait for the delivery.
+DELIVERED = ALERTS + " and delivered_to is not null"
 
 
 def test_deadline_and_failure_alerts_arrive_under_the_real_scheduler(
@@ -119,7 +121,7 @@ def test_deadline_and_failure_alerts_arrive_under_the_real_scheduler(
     # 1. A task failure: extract_load of the provider whose folder is missing fails; the alert goes to Slack.
     airflow.cli("dags", "trigger", fail_dag)
     [failure] = airflow.wait_for(
-        "the task failure alert", lambda: maybe_rows(deployment, ALERTS, (fail_dag, "task_failure"))
+        "the task failure alert", lambda: maybe_rows(deployment, DELIVERED, (fail_dag, "task_failure"))
     )
     assert failure[2] == f"Task failed: {fail_dag}.extract_load" and failure[3] == CHANNEL
     assert "drop location not found" in failure[4]
@@ -132,7 +134,7 @@ def test_deadline_and_failure_alerts_arrive_under_the_real_scheduler(
     airflow.cli("pools", "set", "warehouse_loads", "0", "blocked by the alerts test")
     airflow.cli("dags", "trigger", slow_dag)
     [missed] = airflow.wait_for(
-        "the deadline alert", lambda: maybe_rows(deployment, ALERTS, (slow_dag, "deadline_missed"))
+        "the deadline alert", lambda: maybe_rows(deployment, DELIVERED, (slow_dag, "deadline_missed"))
     )
     [(slow_run_id, slow_state)] = metadata("select run_id, state from dag_run where dag_id = %s", (slow_dag,))
     assert slow_state == "running"
