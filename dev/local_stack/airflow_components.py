@@ -13,11 +13,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 # What /api/v2/monitor/health calls each component that reports a heartbeat (the api-server answers it).
@@ -36,10 +38,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def component_environment(base: Mapping[str, str], api_port: int, log_ports: tuple[int, int]) -> dict[str, str]:
+def component_environment(
+    base: Mapping[str, str], api_port: int, log_ports: tuple[int, int], all_admins: bool = True
+) -> dict[str, str]:
     """`base` plus what makes the components of one local deployment find each other and nobody else's: the
-    api-server (REST and execution API) on `api_port`, the log servers on `log_ports`, one JWT secret, and every
-    REST caller an admin (simple auth manager, loopback only)."""
+    api-server (REST and execution API) on `api_port`, the log servers on `log_ports`, one JWT secret, and, with
+    `all_admins`, every REST caller an admin (simple auth manager, loopback only). Without it the simple auth
+    manager's users and logins apply, as `base` sets them."""
     url = f"http://127.0.0.1:{api_port}"
     return {
         **base,
@@ -48,7 +53,7 @@ def component_environment(base: Mapping[str, str], api_port: int, log_ports: tup
         "AIRFLOW__API__BASE_URL": url,
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": str(all_admins),
         "AIRFLOW__API_AUTH__JWT_SECRET": base.get("AIRFLOW__API_AUTH__JWT_SECRET") or secrets.token_urlsafe(32),
         "AIRFLOW__API__SECRET_KEY": base.get("AIRFLOW__API__SECRET_KEY") or secrets.token_urlsafe(32),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_ports[0]),
@@ -81,9 +86,55 @@ class AirflowComponents:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
             log.close()
+
+    @property
+    def task_log_dir(self) -> Path:
+        """Where the tasks of this deployment write their logs (Airflow's `[logging] base_log_folder`)."""
+        folder = self.env.get("AIRFLOW__LOGGING__BASE_LOG_FOLDER")
+        return Path(folder) if folder else Path(self.env["AIRFLOW_HOME"]) / "logs"
+
+    def cli_process(self, *args: str) -> subprocess.Popen[str]:
+        """Start `airflow <args>` against this deployment, its output (stdout and stderr) on a text pipe."""
+        return subprocess.Popen(  # noqa: S603 - Airflow's own CLI
+            [sys.executable, "-m", "airflow", *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def cli(self, *args: str, timeout: float = 300.0) -> str:
+        """Run `airflow <args>` against this deployment and return its output; raise with the output if it fails."""
+        process = self.cli_process(*args)
+        try:
+            output = process.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output = process.communicate()[0]
+            raise AirflowComponentsError(
+                f"airflow {' '.join(args)} not done after {timeout:.0f}s: {output[-2000:]}"
+            ) from None
+        if process.returncode != 0:
+            raise AirflowComponentsError(f"airflow {' '.join(args)} exited with {process.returncode}: {output[-2000:]}")
+        return output
+
+    def wait_for(self, what: str, found: Callable[[], T], timeout: float = 300.0, poll: float = 1.0) -> T:
+        """Poll `found` until it returns something truthy and return that; raise naming `what` and the logs if it
+        does not within `timeout` or a component dies meanwhile (the timeout guards against hanging, no more)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if value := found():
+                return value
+            self.check_alive()
+            time.sleep(poll)
+        raise AirflowComponentsError(
+            f"gave up waiting for {what} after {timeout:.0f}s; component logs in {self.log_dir}"
+        )
 
     def check_alive(self) -> None:
         """Raise naming the component (and its log) that has exited."""
@@ -210,6 +261,17 @@ class AirflowComponents:
         raise AirflowComponentsError(f"runs of {dag_ids} still active after {timeout:.0f}s")
 
 
+def migrate_metadata(env: Mapping[str, str]) -> None:
+    """Bring the metadata DB `env` names to Airflow's schema and apply airflow_settings.yaml (pools, connections),
+    as `make setup` does for the worktree's own."""
+    for command in (["airflow", "db", "migrate"], ["local_stack.airflow_settings"]):
+        done = subprocess.run(  # noqa: S603 - Airflow's own CLI and ours
+            [sys.executable, "-m", *command], env=dict(env), capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise AirflowComponentsError(f"{' '.join(command)} failed: {done.stdout[-2000:]}{done.stderr[-3000:]}")
+
+
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signum)
@@ -221,11 +283,14 @@ def running_airflow(
     log_dir: Path,
     components: Sequence[str] = COMPONENTS,
     timeout: float = 240.0,
+    all_admins: bool = True,
 ) -> Iterator[AirflowComponents]:
     """Start the components against the metadata DB `base_env` names, wait until healthy, stop them on exit.
+    `all_admins` as in `component_environment`: without it, the REST client here gets only what anonymous callers
+    may (the health endpoint).
 
     The metadata DB must be migrated already (`airflow db migrate`)."""
-    env = component_environment(base_env, free_port(), (free_port(), free_port()))
+    env = component_environment(base_env, free_port(), (free_port(), free_port()), all_admins)
     airflow = AirflowComponents(env, int(env["AIRFLOW__API__PORT"]), log_dir)
     try:
         airflow.start(components)

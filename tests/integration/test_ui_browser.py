@@ -7,8 +7,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,12 +36,6 @@ if CHROMIUM is None:
 OPERATOR = ("operator", "operator-password")  # a viewer: the pages must work for read-only users
 ADMIN = ("admin", "admin-password")  # sets the scene through Airflow's REST API
 WAIT_SECONDS = 120  # waiting for a page or the server to come up, never an assertion on speed
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(check: Any, what: str, seconds: float = WAIT_SECONDS) -> Any:
@@ -202,18 +194,12 @@ def _token(url: str, user: tuple[str, str]) -> str:
         return str(json.loads(response.read())["access_token"])
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/api/v2/monitor/health", timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def airflow(test_env: dict[str, str], ui_warehouse: str, artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """`airflow api-server` on the session's metadata DB, the DAGs serialized, a scene set through its REST API:
     demo_adi's run is queued and past its deadline, demo_mec's latest run failed."""
+    from local_stack.airflow_components import running_airflow
+
     home = tmp_path_factory.mktemp("ui_airflow")
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps(dict([OPERATOR, ADMIN])), encoding="utf-8")
@@ -229,42 +215,32 @@ def airflow(test_env: dict[str, str], ui_warehouse: str, artifacts_dir: Path, tm
     subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "reserialize"], env=env, check=True, capture_output=True, text=True
     )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = Path(test_env["MEDIA_ARTIFACTS_DIR"]) / "ui_browser_api_server.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers",
-             "1"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    log_dir = Path(test_env["MEDIA_ARTIFACTS_DIR"]) / "ui_browser"
     runs: list[tuple[str, str]] = []
     site: Airflow | None = None
-    try:
-        wait_until(lambda: _healthy(url) or server.poll() is not None, f"the API server (log: {log_path})")
-        assert server.poll() is None, f"the API server stopped; see {log_path}"
-        site = Airflow(url, _token(url, ADMIN), test_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
-        for dag_id in ("ingest_demo_adi", "ingest_demo_mec"):
-            run = site.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})
-            runs.append((dag_id, run["dag_run_id"]))
-        site.api("PATCH", f"/api/v2/dags/ingest_demo_mec/dagRuns/{quote(runs[1][1])}", {"state": "failed"})
-        # No scheduler runs here: demo_adi's run stays queued; moving its queue time back puts it past its 2h deadline.
-        dsn = site.metadata_dsn.replace("postgresql+psycopg2://", "postgresql://", 1)
-        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute(
-                "update dag_run set queued_at = now() - interval '3 hours' where dag_id = %s and run_id = %s", runs[0]
-            )
-        yield site
-    finally:
-        for dag_id, run_id in runs if site else []:
-            with contextlib.suppress(urllib.error.URLError):
-                site.api("DELETE", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id)}")  # type: ignore[union-attr]
-        os.killpg(server.pid, signal.SIGTERM)
+    # the API server alone, and only the users above: the pages are read as the logged-in operator, a viewer
+    with running_airflow(env, log_dir, components=["api-server"], timeout=WAIT_SECONDS, all_admins=False) as server:
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+            site = Airflow(
+                server.base_url, _token(server.base_url, ADMIN), test_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+            )
+            for dag_id in ("ingest_demo_adi", "ingest_demo_mec"):
+                run = site.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})
+                runs.append((dag_id, run["dag_run_id"]))
+            site.api("PATCH", f"/api/v2/dags/ingest_demo_mec/dagRuns/{quote(runs[1][1])}", {"state": "failed"})
+            # No scheduler runs here: demo_adi's run stays queued; moving its queue time back puts it past its 2h
+            # deadline.
+            dsn = site.metadata_dsn.replace("postgresql+psycopg2://", "postgresql://", 1)
+            with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+                cur.execute(
+                    "update dag_run set queued_at = now() - interval '3 hours' where dag_id = %s and run_id = %s",
+                    runs[0],
+                )
+            yield site
+        finally:
+            for dag_id, run_id in runs if site else []:
+                with contextlib.suppress(urllib.error.URLError):
+                    site.api("DELETE", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id)}")  # type: ignore[union-attr]
 
 
 # --- headless Chromium, driven over the DevTools protocol ---------------------------------------------------------
