@@ -9,7 +9,6 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,6 +61,12 @@ class RunRequest:
             raise UsageError(f"pick-by must be one of {', '.join(PickBy)}, got {self.pick_by!r}")
 
 
+def batch_id(provider_id: str, interval_start: datetime) -> str:
+    """The batch id of a provider's data interval: the same on every run of that interval, so a re-run replaces the
+    batch in place and the marts see the same batch with a new finished_at (issue #9's mart delta contract)."""
+    return f"{provider_id}-{interval_start:%Y%m%dT%H%M%S}"
+
+
 def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | None = None) -> BatchSummary:
     """Ingest one interval and return its summary; re-running the same interval replaces its rows."""
     started_at = datetime.now(UTC)
@@ -86,7 +91,7 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
             request.pick_by,
         )  # fmt: skip
     batch = Batch(
-        batch_id=f"{request.provider_id}-{request.interval_start:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}",
+        batch_id=batch_id(request.provider_id, request.interval_start),
         provider_id=request.provider_id,
         source_format=spec.name,
         interval_start=request.interval_start,
