@@ -1,4 +1,7 @@
 -- The EIDR decision of each matched asset as the marts show it: the matcher's result, an active override winning.
+-- Ephemeral (inlined into titles and eidr_mapping): the matcher's tables exist only once match_eidr has run, after
+-- the intermediate views are deployed.
+{{ config(materialized='ephemeral') }}
 with active_overrides as (
     select asset_key, eidr_id, decided_by, decided_at, reason
     from {{ source('eidr', 'overrides') }}

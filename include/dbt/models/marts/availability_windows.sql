@@ -60,10 +60,7 @@ fresh as (
         {% if is_incremental() %}
         -- when the window's content last changed, not when it was last reloaded
         case
-            when not previous.is_removed
-                and row({% for column in version_columns %}latest.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
-                is not distinct from
-                row({% for column in version_columns %}previous.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+            when not previous.is_removed and {{ mart_delta_same('latest', 'previous', version_columns) }}
                 then previous.updated_at
             else latest.loaded_at
         end as updated_at

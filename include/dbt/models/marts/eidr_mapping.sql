@@ -31,7 +31,10 @@ previous as (
 {% endif %}
 
 fresh as (
-    select {% for column in columns %}decisions.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    select
+        {%- for column in columns %}
+        decisions.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ ref('int_eidr_decisions') }} as decisions
     inner join {{ ref('titles') }} as titles on titles.asset_key = decisions.asset_key
     {% if is_incremental() %}
