@@ -27,7 +27,9 @@ def test_every_published_mart_documents_the_delta_columns_and_tests_only_its_del
     for name in publish_keys(manifest_path):
         node_id = f"model.media_platform.{name}"
         assert {"changed_at", "is_removed"} <= set(manifest["nodes"][node_id]["columns"]), name
-        tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test" and n["attached_node"] == node_id]
+        tests = [
+            n for n in manifest["nodes"].values() if n["resource_type"] == "test" and n["attached_node"] == node_id
+        ]
         assert tests, name
         for test in tests:
             assert "changed_at >=" in (test["config"]["where"] or ""), f"{test['name']} scans the whole mart"

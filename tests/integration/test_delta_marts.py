@@ -1,4 +1,4 @@
-"""The marts' delta contract on real dbt and PostgreSQL: tombstones, stable changed_at, no-change builds, full refresh."""
+"""The marts' delta contract on real dbt and PostgreSQL: tombstones, stable changed_at, no-change builds, refresh."""
 
 from __future__ import annotations
 
@@ -144,7 +144,9 @@ def test_a_withdrawn_file_leaves_tombstones_and_the_previous_version_wins(
     for mart in ("eidr_mapping", "eidr_review_queue"):
         assert query(conn, f"select is_removed from audit.{mart} where asset_key = %s", (f"{provider}:c",)) == [(True,)]
     [(latest_run,)] = query(conn, "select max(changed_at) from audit.titles")
-    removed = query(conn, "select changed_at = %s from audit.titles where asset_key = %s", (latest_run, f"{provider}:c"))
+    removed = query(
+        conn, "select changed_at = %s from audit.titles where asset_key = %s", (latest_run, f"{provider}:c")
+    )
     assert removed == [(True,)]
 
 

@@ -19,30 +19,35 @@
     {{ this.identifier }}__delta_{{ name }}
 {%- endmacro %}
 
-{#- Outside the transaction, once per database: the state tables. -#}
+{#- Before the model, once per database: the state tables and the indexes the changed-key lookups use. Nothing is
+    locked when they exist (this runs in the build's transaction, which holds locks until it commits). -#}
 {% macro mart_delta_prepare() -%}
+    {%- set schema = this.schema -%}
     do $$
     begin
-        perform pg_advisory_xact_lock(7240512);
-        create table if not exists {{ this.schema }}.mart_delta_batches (
-            mart text not null,
-            batch_id text not null,
-            finished_at timestamptz not null,
-            primary key (mart, batch_id)
-        );
-        create table if not exists {{ this.schema }}.mart_delta_marks (
-            mart text primary key,
-            built_at timestamptz not null,
-            decided_at timestamptz
-        );
-        create table if not exists {{ this.schema }}.mart_delta_coverage_members (
-            asset_key text primary key,
-            provider_id text not null,
-            day date not null
-        );
-        create index if not exists match_results_decided_at_idx on eidr.match_results (decided_at);
-        create index if not exists overrides_decided_at_idx on eidr.overrides (decided_at);
-        create index if not exists overrides_superseded_at_idx on eidr.overrides (superseded_at);
+        if to_regclass('{{ schema }}.mart_delta_coverage_members') is null
+            or to_regclass('eidr.overrides_superseded_at_idx') is null then
+            perform pg_advisory_xact_lock(7240512);
+            create table if not exists {{ schema }}.mart_delta_batches (
+                mart text not null,
+                batch_id text not null,
+                finished_at timestamptz not null,
+                primary key (mart, batch_id)
+            );
+            create table if not exists {{ schema }}.mart_delta_marks (
+                mart text primary key,
+                built_at timestamptz not null,
+                decided_at timestamptz
+            );
+            create table if not exists {{ schema }}.mart_delta_coverage_members (
+                asset_key text primary key,
+                provider_id text not null,
+                day date not null
+            );
+            create index if not exists match_results_decided_at_idx on eidr.match_results (decided_at);
+            create index if not exists overrides_decided_at_idx on eidr.overrides (decided_at);
+            create index if not exists overrides_superseded_at_idx on eidr.overrides (superseded_at);
+        end if;
     end $$
 {%- endmacro %}
 
@@ -99,9 +104,17 @@
     on conflict (mart) do update set built_at = excluded.built_at, decided_at = excluded.decided_at;
 {%- endmacro %}
 
-{#- The ids of the batches new, replaced or gone since this mart's last build (a relation). -#}
+{#- `= {{ mart_delta_changed_batches() }}`: one of the batches new, replaced or gone since this mart's last build.
+    An array, not `in (select ...)`: a comparison with a parameter reaches each raw table's batch_id index through
+    the staging views and the union, where a semi-join would scan them. -#}
 {% macro mart_delta_changed_batches() -%}
-    (select batch_id from {{ mart_delta_temp('changed_batches') }})
+    any(array(select batch_id from {{ mart_delta_temp('changed_batches') }}))
+{%- endmacro %}
+
+{#- `= {{ mart_delta_any('key', 'changed_assets') }}`: one of the keys of a (small) relation, as a parameter, so
+    the comparison is pushed into views, unions and window functions partitioned by that key, down to an index. -#}
+{% macro mart_delta_any(column, relation) -%}
+    any(array(select {{ column }} from {{ relation }}))
 {%- endmacro %}
 
 {#- When this mart was last built: upstream marts' rows with a later changed_at are its changed keys. -#}

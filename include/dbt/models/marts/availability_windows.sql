@@ -26,16 +26,16 @@ with
 changed_windows as (
     select avails.window_key
     from {{ ref('stg_avails__avails') }} as avails
-    where avails.batch_id in {{ mart_delta_changed_batches() }}
+    where avails.batch_id = {{ mart_delta_changed_batches() }}
     union
     select previous.window_key
     from {{ this }} as previous
-    where previous.batch_id in {{ mart_delta_changed_batches() }}
+    where previous.batch_id = {{ mart_delta_changed_batches() }}
 ),
 
 previous as (
     select * from {{ this }}
-    where window_key in (select changed_windows.window_key from changed_windows)
+    where window_key = {{ mart_delta_any('window_key', 'changed_windows') }}
 ),
 {% endif %}
 
@@ -47,7 +47,8 @@ ranked as (
         ) as version_rank
     from {{ ref('stg_avails__avails') }} as avails
     {% if is_incremental() %}
-    inner join changed_windows on changed_windows.window_key = avails.window_key
+    -- a parameter, so raw.avails' window-key index finds the versions and only they are ranked
+    where avails.window_key = {{ mart_delta_any('window_key', 'changed_windows') }}
     {% endif %}
 ),
 
@@ -69,7 +70,8 @@ fresh as (
         {% endif %}
     from ranked as latest
     {% if is_incremental() %}
-    left join previous on previous.window_key = latest.window_key
+    -- the mart itself, not the previous CTE: an index lookup per row, whatever the planner guesses of the CTE's size
+    left join {{ this }} as previous on previous.window_key = latest.window_key
     {% endif %}
     where latest.version_rank = 1
 ),

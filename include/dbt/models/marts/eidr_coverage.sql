@@ -22,11 +22,11 @@ with
 touched_groups as (
     select members.provider_id, members.day
     from {{ this.schema }}.mart_delta_coverage_members as members
-    where members.asset_key in (select asset_key from {{ mart_delta_temp('assets') }})
+    where members.asset_key = {{ mart_delta_any('asset_key', mart_delta_temp('assets')) }}
     union
     select titles.provider_id, titles.updated_at::date as day
     from {{ ref('titles') }} as titles
-    where titles.asset_key in (select asset_key from {{ mart_delta_temp('assets') }})
+    where titles.asset_key = {{ mart_delta_any('asset_key', mart_delta_temp('assets')) }}
         and not titles.is_removed and not titles.is_deleted
 ),
 

@@ -26,7 +26,7 @@ changed_assets as (
 
 previous as (
     select * from {{ this }}
-    where asset_key in (select changed_assets.asset_key from changed_assets)
+    where asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
 ),
 {% endif %}
 
@@ -37,10 +37,10 @@ fresh as (
         {%- endfor %}
     from {{ ref('int_eidr_decisions') }} as decisions
     inner join {{ ref('titles') }} as titles on titles.asset_key = decisions.asset_key
-    {% if is_incremental() %}
-    inner join changed_assets on changed_assets.asset_key = decisions.asset_key
-    {% endif %}
     where not titles.is_removed
+    {% if is_incremental() %}
+        and decisions.asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
+    {% endif %}
 ),
 
 delta as (

@@ -29,17 +29,17 @@ changed_assets as (
 
 previous as (
     select * from {{ this }}
-    where asset_key in (select changed_assets.asset_key from changed_assets)
+    where asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
 ),
 {% endif %}
 
 in_review as (
     select mapping.*
     from {{ ref('eidr_mapping') }} as mapping
-    {% if is_incremental() %}
-    inner join changed_assets on changed_assets.asset_key = mapping.asset_key
-    {% endif %}
     where mapping.band = 'review' and not mapping.is_removed
+    {% if is_incremental() %}
+        and mapping.asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
+    {% endif %}
 ),
 
 candidates as (
@@ -53,8 +53,7 @@ candidates as (
             ) order by match_candidates.rank
         ) as top_candidates
     from {{ source('eidr', 'match_candidates') }} as match_candidates
-    inner join in_review on in_review.asset_key = match_candidates.asset_key
-    where match_candidates.rank <= 3
+    where match_candidates.rank <= 3 and match_candidates.asset_key = {{ mart_delta_any('asset_key', 'in_review') }}
     group by match_candidates.asset_key
 ),
 

@@ -17,7 +17,7 @@ with
 {% if is_incremental() %}
 previous as (
     select * from {{ this }}
-    where batch_id in {{ mart_delta_changed_batches() }}
+    where batch_id = {{ mart_delta_changed_batches() }}
 ),
 {% endif %}
 
@@ -26,7 +26,7 @@ fresh as (
     from {{ source('raw', 'ingest_batches') }}
     where {{ configured_providers() }}
     {% if is_incremental() %}
-        and batch_id in {{ mart_delta_changed_batches() }}
+        and batch_id = {{ mart_delta_changed_batches() }}
     {% endif %}
 ),
 

@@ -32,18 +32,18 @@ with
 changed_assets as (
     select unioned.asset_key
     from {{ ref('int_titles_unioned') }} as unioned
-    where unioned.batch_id in {{ mart_delta_changed_batches() }}
+    where unioned.batch_id = {{ mart_delta_changed_batches() }}
     union
     select previous.asset_key
     from {{ this }} as previous
-    where previous.batch_id in {{ mart_delta_changed_batches() }}
+    where previous.batch_id = {{ mart_delta_changed_batches() }}
     union
     select asset_key from {{ mart_delta_decided_assets() }} as decided
 ),
 
 previous as (
     select * from {{ this }}
-    where asset_key in (select changed_assets.asset_key from changed_assets)
+    where asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
 ),
 {% endif %}
 
@@ -58,7 +58,8 @@ ranked as (
         min(unioned.loaded_at) over (partition by unioned.asset_key) as first_loaded_at
     from {{ ref('int_titles_unioned') }} as unioned
     {% if is_incremental() %}
-    inner join changed_assets on changed_assets.asset_key = unioned.asset_key
+    -- a parameter, so each raw table's asset-key index finds the versions and only they are ranked
+    where unioned.asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
     {% endif %}
 ),
 
@@ -87,9 +88,14 @@ fresh as (
         latest.loaded_at as updated_at
         {% endif %}
     from ranked as latest
-    left join {{ ref('int_eidr_decisions') }} as decisions on decisions.asset_key = latest.asset_key
+    left join {{ ref('int_eidr_decisions') }} as decisions
+        on decisions.asset_key = latest.asset_key
+        {% if is_incremental() %}
+        and decisions.asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
+        {% endif %}
     {% if is_incremental() %}
-    left join previous on previous.asset_key = latest.asset_key
+    -- the mart itself, not the previous CTE: an index lookup per row, whatever the planner guesses of the CTE's size
+    left join {{ this }} as previous on previous.asset_key = latest.asset_key
     {% endif %}
     where latest.version_rank = 1
 ),
