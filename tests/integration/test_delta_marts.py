@@ -179,6 +179,12 @@ def test_a_build_with_no_new_data_writes_no_rows(
     before = physical_rows(warehouse_dsn)
     results = build(dbt)
     assert physical_rows(warehouse_dsn) == before
+    nullable = query(
+        conn,
+        "select table_name, column_name from information_schema.columns where table_schema = 'audit'"
+        " and column_name in ('changed_at', 'is_removed') and is_nullable = 'YES'",
+    )
+    assert nullable == []
     for mart in MARTS:
         assert results[mart]["status"] == "success", mart
         assert results[mart]["adapter_response"].get("rows_affected") == 0, (mart, results[mart]["adapter_response"])

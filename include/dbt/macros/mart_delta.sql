@@ -102,6 +102,19 @@
     insert into {{ this.schema }}.mart_delta_marks (mart, built_at, decided_at)
     select '{{ this.identifier }}', {{ mart_delta_now() }}, decided_now from {{ mart_delta_temp('marks') }}
     on conflict (mart) do update set built_at = excluded.built_at, decided_at = excluded.decided_at;
+
+    -- the contract's columns are not null (set once, when the table was just created)
+    do $$
+    begin
+        if exists (
+            select from pg_attribute
+            where attrelid = '{{ this.schema }}.{{ this.identifier }}'::regclass
+                and attname in ('changed_at', 'is_removed') and not attnotnull
+        ) then
+            alter table {{ this.schema }}.{{ this.identifier }}
+                alter column changed_at set not null, alter column is_removed set not null;
+        end if;
+    end $$;
 {%- endmacro %}
 
 {#- `= {{ mart_delta_changed_batches() }}`: one of the batches new, replaced or gone since this mart's last build.
