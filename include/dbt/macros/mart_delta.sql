@@ -1,12 +1,13 @@
 {#- The mart delta contract (issue #9): every published mart is incremental on the keys whose inputs changed since
     its last build, keeps `changed_at` (moves only when a row's content changes) and `is_removed` tombstones.
 
-    What a mart has seen is kept per mart in two small tables beside the marts, updated in the mart's own
-    transaction (so a failed build sees the same changes again):
+    What a mart has seen is kept per mart in small tables beside the marts, updated in the mart's own transaction
+    (so a failed build sees the same changes again):
     - mart_delta_batches: (batch_id, finished_at) of every raw.ingest_batches row the last build read. A batch that
       is new, replaced (a re-run keeps its id and gets a new finished_at) or gone since is a changed batch.
     - mart_delta_marks: when the mart was last built (rows of upstream marts with a later changed_at are changed
       keys) and the latest EIDR decision it had seen.
+    - mart_delta_coverage_members: the (provider, day) group each asset was counted in by eidr_coverage.
     The pre-hook snapshots both into temporary tables, the model reads only those, the post-hook stores the
     snapshot: a batch committed meanwhile is simply seen by the next build. -#}
 
