@@ -84,7 +84,7 @@ def dbt(project: Path, dsn_env: dict[str, str], target: Path, *args: str) -> tup
     result = subprocess.run(command, capture_output=True, text=True, env=dsn_env, check=False)
     wall = time.perf_counter() - started
     if result.returncode != 0:
-        raise SystemExit(f"dbt {' '.join(args)} failed in {project}:\n{result.stdout[-4000:]}")
+        raise SystemExit(f"dbt {' '.join(args)} failed in {project}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
     results = json.loads((target / "run_results.json").read_text())["results"]
     per_model = {
         r["unique_id"].split(".")[-1]: r["execution_time"] for r in results if r["unique_id"].startswith("model.")
