@@ -9,7 +9,6 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,6 +61,26 @@ class RunRequest:
             raise UsageError(f"pick-by must be one of {', '.join(PickBy)}, got {self.pick_by!r}")
 
 
+def batch_id(provider_id: str, interval_start: datetime, interval_end: datetime | None = None) -> str:
+    """The batch id of a provider's data interval: the same on every run of that interval, so a re-run replaces the
+    batch in place and the marts see the same batch with a new finished_at (issue #9's mart delta contract).
+
+    `<provider>-<interval start>`; with `interval_end`, `<provider>-<start>-<end>`, for an interval that starts
+    where another of the provider's batches starts (a three-day backfill beside a day: see run_batch_id)."""
+    base = f"{provider_id}-{interval_start:%Y%m%dT%H%M%S}"
+    return base if interval_end is None else f"{base}-{interval_end:%Y%m%dT%H%M%S}"
+
+
+def run_batch_id(conn: Any, provider_id: str, interval_start: datetime, interval_end: datetime) -> str:
+    """batch_id(provider, start) unless a batch of another interval of the provider already has it, then the id
+    with the interval's end too: both are the same on every re-run of the interval."""
+    short = batch_id(provider_id, interval_start)
+    with conn, conn.cursor() as cur:
+        cur.execute("select interval_end from raw.ingest_batches where batch_id = %s", (short,))
+        row = cur.fetchone()
+    return short if row is None or row[0] == interval_end else batch_id(provider_id, interval_start, interval_end)
+
+
 def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | None = None) -> BatchSummary:
     """Ingest one interval and return its summary; re-running the same interval replaces its rows."""
     started_at = datetime.now(UTC)
@@ -85,18 +104,18 @@ def run(request: RunRequest, dsn: str | None = None, env: Mapping[str, str] | No
             location, request.file_glob, request.date_in_path, request.interval_start, request.interval_end,
             request.pick_by,
         )  # fmt: skip
-    batch = Batch(
-        batch_id=f"{request.provider_id}-{request.interval_start:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}",
-        provider_id=request.provider_id,
-        source_format=spec.name,
-        interval_start=request.interval_start,
-        interval_end=request.interval_end,
-    )
-    log.info("batch %s: %d file(s) in %s for [%s, %s)", batch.batch_id, len(files), where, *_bounds(request))
     conn = warehouse.connect(dsn)
     try:
         warehouse.ensure_tables(conn)  # every format's table: dbt's empty fallbacks read them
         ledger.ensure_table(conn)
+        batch = Batch(
+            batch_id=run_batch_id(conn, request.provider_id, request.interval_start, request.interval_end),
+            provider_id=request.provider_id,
+            source_format=spec.name,
+            interval_start=request.interval_start,
+            interval_end=request.interval_end,
+        )
+        log.info("batch %s: %d file(s) in %s for [%s, %s)", batch.batch_id, len(files), where, *_bounds(request))
         elsewhere = ledger.loaded_elsewhere(conn, batch, ledger_key) if request.source_kind == SourceKind.FILES else {}
 
         def write_ledger(cur: Any, parsed: ParsedFiles, stats: BatchStats) -> None:

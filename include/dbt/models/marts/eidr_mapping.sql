@@ -1,21 +1,50 @@
--- One row per asset: its EIDR ID and how it was decided (provided, matched, override); an active override wins.
-with active_overrides as (
-    select asset_key, eidr_id, decided_by, decided_at, reason
-    from {{ source('eidr', 'overrides') }}
-    where superseded_at is null
+-- One row per asset in titles: its EIDR ID and how it was decided (provided, matched, override); an active
+-- override wins. Incremental on the assets whose title row or EIDR decision changed since the last build; an asset
+-- that left titles becomes a tombstone (is_removed).
+{{ mart_delta_upgrade() }}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['asset_key'],
+        indexes=[{'columns': ['asset_key'], 'unique': true}, {'columns': ['changed_at']}],
+    )
+}}
+{%- set columns = [
+    'asset_key', 'provider_id', 'eidr_id', 'method', 'score', 'band', 'top_candidate_eidr_id', 'provided_eidr_id',
+    'override_by', 'override_reason', 'decided_at',
+] %}
+
+with
+{% if is_incremental() %}
+changed_assets as (
+    select titles.asset_key
+    from {{ ref('titles') }} as titles
+    where titles.changed_at > {{ mart_delta_last_built() }}
+    union
+    select asset_key from {{ mart_delta_decided_assets() }} as decided
+),
+
+previous as (
+    select * from {{ this }}
+    where asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
+),
+{% endif %}
+
+fresh as (
+    select
+        {%- for column in columns %}
+        decisions.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ ref('int_eidr_decisions') }} as decisions
+    inner join {{ ref('titles') }} as titles on titles.asset_key = decisions.asset_key
+    where not titles.is_removed
+    {% if is_incremental() %}
+        and decisions.asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
+    {% endif %}
+),
+
+delta as (
+    {{ mart_delta_rows('fresh', 'previous', ['asset_key'], columns) }}
 )
 
-select
-    results.asset_key,
-    results.provider_id,
-    case when overrides.asset_key is not null then overrides.eidr_id else results.eidr_id end as eidr_id,
-    case when overrides.asset_key is not null then 'override' else results.method end as method,
-    results.score,
-    case when overrides.asset_key is not null then 'override' else results.band end as band,
-    results.top_candidate_eidr_id,
-    results.provided_eidr_id,
-    overrides.decided_by as override_by,
-    overrides.reason as override_reason,
-    coalesce(overrides.decided_at, results.decided_at) as decided_at
-from {{ source('eidr', 'match_results') }} as results
-left join active_overrides as overrides on overrides.asset_key = results.asset_key
+select * from delta

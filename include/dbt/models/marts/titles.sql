@@ -1,73 +1,107 @@
 -- One row per asset: the latest version of every title from every provider, with its EIDR ID.
--- Incremental: only assets with records loaded since the last build are recomputed, from all their versions,
--- so a backfill that reloads an old version cannot overwrite a newer one.
--- depends_on: {{ ref('int_titles_unioned') }}
+-- Incremental on changed assets: those with a version in a batch new, replaced or withdrawn since the last build,
+-- and those with a new EIDR decision. Only their versions are read and ranked (the join reaches each raw table's
+-- asset-key index), so a backfill that reloads an old version cannot overwrite a newer one, and an asset whose
+-- versions are all gone becomes a tombstone (is_removed).
+{{ mart_delta_upgrade() }}
 {{
     config(
         materialized='incremental',
-        unique_key='asset_key',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
+        unique_key=['asset_key'],
+        indexes=[
+            {'columns': ['asset_key'], 'unique': true},
+            {'columns': ['changed_at']},
+            {'columns': ['batch_id']},
+            {'columns': ['provider_id', 'updated_at']},
+        ],
     )
 }}
+{%- set version_columns = [
+    'provider_id', 'provider_asset_id', 'title', 'asset_type', 'series_title', 'season_number', 'episode_number',
+    'release_year', 'runtime_minutes', 'genres', 'eidr_id', 'eidr_id_provided', 'eidr_status', 'eidr_invalid_reason',
+    'licensing_window_start', 'licensing_window_end', 'version_major', 'version_minor', 'is_deleted', 'source_file',
+    'batch_id',
+] %}
+{%- set columns = ['asset_key'] + version_columns + [
+    'mapped_eidr_id', 'eidr_mapping_method', 'eidr_match_band', 'eidr_match_score', 'eidr_decided_at',
+    'first_seen_at', 'updated_at',
+] %}
 
-with latest as (
-    select * from {{ ref('int_titles_latest_versions') }}
+with
+{% if is_incremental() %}
+changed_assets as (
+    select unioned.asset_key
+    from {{ ref('int_titles_unioned') }} as unioned
+    where unioned.batch_id = {{ mart_delta_changed_batches() }}
+    union
+    select previous.asset_key
+    from {{ this }} as previous
+    where previous.batch_id = {{ mart_delta_changed_batches() }}
+    union
+    select asset_key from {{ mart_delta_decided_assets() }} as decided
 ),
 
-mapping as (
-    select * from {{ ref('eidr_mapping') }}
-)
-
-{% if is_incremental() %}
-, changed_assets as (
-    select distinct asset_key
-    from {{ ref('int_titles_unioned') }}
-    where loaded_at > (select coalesce(max(updated_at), '1900-01-01'::timestamptz) from {{ this }})
-    union
-    -- assets whose EIDR decision changed (a new match, a registry re-match, an override); all of them when the
-    -- existing table predates the EIDR columns (on_schema_change appends them)
-    select asset_key
-    from mapping
-    {%- set existing_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-    {%- if 'eidr_decided_at' in existing_columns %}
-    where decided_at > (select coalesce(max(eidr_decided_at), '1900-01-01'::timestamptz) from {{ this }})
-    {%- endif %}
-)
+previous as (
+    select * from {{ this }}
+    where asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
+),
 {% endif %}
 
-select
-    latest.asset_key,
-    latest.provider_id,
-    latest.provider_asset_id,
-    latest.title,
-    latest.asset_type,
-    latest.series_title,
-    latest.season_number,
-    latest.episode_number,
-    latest.release_year,
-    latest.runtime_minutes,
-    latest.genres,
-    latest.eidr_id,
-    latest.eidr_id_provided,
-    latest.eidr_status,
-    latest.eidr_invalid_reason,
-    latest.licensing_window_start,
-    latest.licensing_window_end,
-    latest.version_major,
-    latest.version_minor,
-    latest.is_deleted,
-    latest.source_file,
-    latest.batch_id,
-    mapping.eidr_id as mapped_eidr_id,
-    mapping.method as eidr_mapping_method,
-    mapping.band as eidr_match_band,
-    mapping.score as eidr_match_score,
-    mapping.decided_at as eidr_decided_at,
-    latest.first_seen_at,
-    latest.loaded_at as updated_at
-from latest
-left join mapping on mapping.asset_key = latest.asset_key
-{% if is_incremental() %}
-where latest.asset_key in (select asset_key from changed_assets)
-{% endif %}
+ranked as (
+    select
+        unioned.*,
+        row_number() over (
+            partition by unioned.asset_key
+            order by unioned.version_major desc, unioned.version_minor desc, unioned.loaded_at desc,
+                unioned.source_file desc
+        ) as version_rank,
+        min(unioned.loaded_at) over (partition by unioned.asset_key) as first_loaded_at
+    from {{ ref('int_titles_unioned') }} as unioned
+    {% if is_incremental() %}
+    -- a parameter, so each raw table's asset-key index finds the versions and only they are ranked
+    where unioned.asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
+    {% endif %}
+),
+
+fresh as (
+    select
+        latest.asset_key,
+        {%- for column in version_columns %}
+        latest.{{ column }},
+        {%- endfor %}
+        decisions.eidr_id as mapped_eidr_id,
+        decisions.method as eidr_mapping_method,
+        decisions.band as eidr_match_band,
+        decisions.score as eidr_match_score,
+        decisions.decided_at as eidr_decided_at,
+        {% if is_incremental() %}
+        -- the earliest time the asset was ever seen, even by versions since replaced
+        least(previous.first_seen_at, latest.first_loaded_at) as first_seen_at,
+        -- when the version's content last changed, not when it was last reloaded
+        case
+            when not previous.is_removed and {{ mart_delta_same('latest', 'previous', version_columns) }}
+                then previous.updated_at
+            else latest.loaded_at
+        end as updated_at
+        {% else %}
+        latest.first_loaded_at as first_seen_at,
+        latest.loaded_at as updated_at
+        {% endif %}
+    from ranked as latest
+    left join {{ ref('int_eidr_decisions') }} as decisions
+        on decisions.asset_key = latest.asset_key
+        {% if is_incremental() %}
+        and decisions.asset_key = {{ mart_delta_any('asset_key', 'changed_assets') }}
+        {% endif %}
+    {% if is_incremental() %}
+    -- the mart itself, not the previous CTE: an index lookup per row, whatever the planner guesses of the CTE's size
+    left join {{ this }} as previous on previous.asset_key = latest.asset_key
+    {% endif %}
+    where latest.version_rank = 1
+),
+
+delta as (
+    {{ mart_delta_rows('fresh', 'previous', ['asset_key'], columns) }}
+)
+
+select * from delta

@@ -510,7 +510,9 @@ DDL = raw_table_ddl(
     has_poster boolean,
     record json not null
 """,
-)
+) + (
+    "create index if not exists adi_titles_asset_key_idx on raw.adi_titles ((provider_id || ':' || title_asset_id));\n"
+)  # stg_adi__titles.asset_key: the marts look a changed asset's versions up by it
 
 
 FORMAT = FormatSpec("adi", "adi_titles", TITLE_COLUMNS, parse_adi_records, DDL)

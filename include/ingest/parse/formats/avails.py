@@ -370,7 +370,11 @@ DDL = raw_table_ddl(
     asset_language text,
     record json not null
 """,
-)
+) + (
+    "create index if not exists avails_window_key_idx on raw.avails ((provider_id || ':'"
+    " || coalesce(alid, edit_id, title_id, content_id, title) || ':' || coalesce(territory, '?')"
+    " || ':' || coalesce(license_type, '?') || ':' || coalesce(format_profile, '?')));\n"
+)  # stg_avails__avails.window_key: the marts look a changed window's versions up by it
 
 
 FORMAT = FormatSpec("avails_xml", "avails", AVAIL_COLUMNS, parse_avails_xml, DDL)

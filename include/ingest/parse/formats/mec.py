@@ -207,7 +207,9 @@ DDL = raw_table_ddl(
     summary text,
     record json not null
 """,
-)
+) + (
+    "create index if not exists mec_titles_asset_key_idx on raw.mec_titles ((provider_id || ':' || content_id));\n"
+)  # stg_mec__titles.asset_key: the marts look a changed asset's versions up by it
 
 
 FORMAT = FormatSpec("mec", "mec_titles", MEC_COLUMNS, parse_mec_records, DDL)

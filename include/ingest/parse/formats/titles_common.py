@@ -329,4 +329,8 @@ def title_table_ddl(table: str) -> str:
     eidr_invalid_reason text,
     record json not null
 """,
+    ) + (
+        # the asset key of stg_csv__titles and stg_json__titles: the marts look a changed asset's versions up by it
+        f"create index if not exists {table}_asset_key_idx"
+        f" on raw.{table} ((provider_id || ':' || provider_asset_id));\n"
     )
