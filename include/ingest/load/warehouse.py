@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 from psycopg2.extensions import connection as Connection
 
-from ingest.contract import WAREHOUSE_DSN_ENV
+from ingest.contract import IDLE_IN_TRANSACTION_TIMEOUT_ENV, LOCK_TIMEOUT_ENV, WAREHOUSE_DSN_ENV
 from ingest.load import copy_binary, copy_csv, record_blocks
-from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined, RecordBlock
+from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined, RecordBlock, UsageError
 from ingest.parse.formats import FormatSpec, all_formats
 
 SCHEMA = "raw"
@@ -72,27 +74,114 @@ class ReconciliationError(IngestError):
     """Rows written do not add up to records read: the transaction is rolled back, nothing is committed."""
 
 
-def connect(dsn: str | None = None) -> Connection:
-    """Connect to the warehouse: the given libpq URL, else $WAREHOUSE_DSN, else libpq defaults (PG* variables)."""
-    dsn = dsn if dsn is not None else os.environ.get(WAREHOUSE_DSN_ENV, "")
+def connect(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Connection:
+    """Connect to the warehouse: the given libpq URL, else $WAREHOUSE_DSN, else libpq defaults (PG* variables).
+
+    The session waits at most $INGEST_LOCK_TIMEOUT for any lock (DDL, the interval's lock, the delete) and is ended
+    by the server after $INGEST_IDLE_IN_TRANSACTION_TIMEOUT idle inside a transaction: a run that cannot get on
+    fails with a clear error (and is retried) instead of hanging, and a stuck one does not hold its locks forever.
+    """
+    env = os.environ if env is None else env
+    settings = session_settings(env)
+    dsn = dsn if dsn is not None else env.get(WAREHOUSE_DSN_ENV, "")
     try:
-        return psycopg2.connect(dsn)
+        conn = psycopg2.connect(dsn)
     except psycopg2.OperationalError as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise IngestError(f"cannot connect to the warehouse: {first_line}") from err
+    try:
+        with conn, conn.cursor() as cur:
+            for name, value in settings.items():
+                cur.execute("select set_config(%s, %s, false)", (name, value))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
-def ensure_tables(conn: Connection, spec: FormatSpec | None = None) -> None:
-    """Create the raw schema, the shared tables and the format's table (every format's without one) when missing.
+DEFAULT_LOCK_TIMEOUT = "60s"
+DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT = "10min"
+_DURATION = re.compile(r"^\d{1,9}(ms|s|min|h)?$")
 
-    Safe when several runs start at once.
+
+def session_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """The session's lock_timeout and idle_in_transaction_session_timeout from the environment (PostgreSQL
+    durations such as 500ms, 30s, 5min; a bare number is milliseconds); raises UsageError for anything else."""
+    settings = {}
+    for setting, variable, default in (
+        ("lock_timeout", LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT),
+        ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT_ENV, DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT),
+    ):
+        value = env.get(variable, "").strip() or default
+        if not _DURATION.match(value) or int(re.sub(r"\D", "", value)) == 0:
+            raise UsageError(f"{variable} must be a duration above zero such as 30s, 500ms or 5min; got {value!r}")
+        settings[setting] = value
+    return settings
+
+
+def ensure_tables(conn: Connection, spec: FormatSpec | None = None, extra_ddl: Sequence[str] = ()) -> bool:
+    """Create the raw schema, the shared tables and the format's table (every format's without one) when missing;
+    returns whether it ran any DDL.
+
+    The catalog is read first, without taking any lock: when every table and index the DDL names exists, nothing
+    else runs, so a run never queues behind another run's locks for DDL it does not need (`create index if not
+    exists` locks its table even when the index exists). Otherwise the DDL runs under an advisory lock, which makes
+    concurrent first runs safe. `extra_ddl` (e.g. the ledger's) is checked and run the same way.
     """
     specs = [spec] if spec is not None else all_formats()
+    statements = [DDL, *(format_spec.ddl for format_spec in specs), *extra_ddl]
     with conn, conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
-        cur.execute(DDL)
-        for format_spec in specs:
-            cur.execute(format_spec.ddl)
+        if not missing_objects(cur, statements):
+            return False
+        locked(cur, "select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,), "to create raw tables")
+        if not missing_objects(cur, statements):  # another run created them while this one waited
+            return False
+        for statement in statements:
+            locked(cur, statement, (), "to create raw tables")
+    return True
+
+
+_CREATES = re.compile(
+    r"\bcreate\s+(schema|table|(?:unique\s+)?index)\s+if\s+not\s+exists\s+([\w.]+)(?:\s+on\s+(?:only\s+)?([\w.]+))?",
+    re.IGNORECASE,
+)
+
+
+def missing_objects(cur: Any, statements: Sequence[str]) -> list[str]:
+    """The schemas, tables and indexes that `create ... if not exists` in the statements would create, and that the
+    catalog does not have (an index is looked up in its table's schema)."""
+    schemas: set[str] = set()
+    relations: set[str] = set()
+    for statement in statements:
+        for kind, name, table in _CREATES.findall(statement):
+            if kind.lower() == "schema":
+                schemas.add(name)
+            elif kind.lower() == "table" or "." in name:
+                relations.add(name)
+            else:
+                relations.add(f"{table.rsplit('.', 1)[0]}.{name}" if "." in table else name)
+    cur.execute(
+        "select name from unnest(%s::text[]) as name where to_regnamespace(name) is null"
+        " union all select name from unnest(%s::text[]) as name where to_regclass(name) is null",
+        (sorted(schemas), sorted(relations)),
+    )
+    return sorted(row[0] for row in cur.fetchall())
+
+
+class LockTimeout(IngestError):
+    """A lock the run needs was held by another session for longer than the lock timeout: nothing was committed."""
+
+
+def locked(cur: Any, sql: str, params: Sequence[Any], purpose: str) -> None:
+    """cur.execute for a statement that may wait on a lock; running out of lock_timeout raises LockTimeout saying
+    what waited."""
+    try:
+        cur.execute(sql, params or None)
+    except psycopg2.errors.LockNotAvailable as err:
+        raise LockTimeout(
+            f"waited longer than lock_timeout ({LOCK_TIMEOUT_ENV}) for a lock {purpose}; another session holds it"
+            " (a run of the same interval still loading?); nothing was committed, retry later"
+        ) from err
 
 
 def replace_interval(
@@ -117,11 +206,14 @@ def replace_interval(
     """
     key = (batch.provider_id, batch.interval_start, batch.interval_end)
     with conn, conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", ("|".join(map(str, key)),))
+        purpose = f"on {batch.provider_id}'s interval [{batch.interval_start}, {batch.interval_end})"
+        locked(cur, "select pg_advisory_xact_lock(hashtextextended(%s, 0))", ("|".join(map(str, key)),), purpose)
         for table in (spec.table, "quarantine", "ingest_batches"):
-            cur.execute(
+            locked(
+                cur,
                 f"delete from {SCHEMA}.{table} where provider_id = %s and interval_start = %s and interval_end = %s",
                 key,
+                f"on raw.{table}",
             )
         loaded_at = datetime.now(UTC)
         meta = (batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, loaded_at)
