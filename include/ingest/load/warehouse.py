@@ -193,6 +193,7 @@ def replace_interval(
     stats: BatchStats | Callable[[], BatchStats],
     also: Callable[[Any], None] | None = None,
     blocks: Iterable[RecordBlock] = (),
+    delivered_at: Mapping[str, datetime | None] | None = None,
 ) -> tuple[int, int]:
     """In one transaction: delete the provider's rows for this exact interval, COPY the new ones, record the batch.
 
@@ -203,6 +204,9 @@ def replace_interval(
     `blocks` (records parsed column-wise) are loaded first, with binary COPY, then `records`; both may be produced
     while they are loaded (ingest.run.parse_and_load parses in a thread meanwhile): `quarantined` and `stats` (then a
     function) are read only once both are exhausted.
+
+    Records sharing the format's version_key are then resolved in the same transaction (supersede_duplicates, by
+    `delivered_at`: each source file's delivery time).
     """
     key = (batch.provider_id, batch.interval_start, batch.interval_end)
     with conn, conn.cursor() as cur:
@@ -236,6 +240,8 @@ def replace_interval(
             for q in quarantined
         )  # fmt: skip
         in_quarantine = _copy(cur, "quarantine", QUARANTINE_COLUMNS, quarantine_rows)
+        superseded = supersede_duplicates(cur, batch, spec, delivered_at or {}, loaded_at)
+        loaded, in_quarantine = loaded - superseded, in_quarantine + superseded
         if stats.records_read != loaded + in_quarantine:
             raise ReconciliationError(
                 f"records read ({stats.records_read}) != loaded ({loaded}) + quarantined ({in_quarantine}); rolled back"
@@ -252,6 +258,60 @@ def replace_interval(
         if also is not None:
             also(cur)
     return loaded, in_quarantine
+
+
+def supersede_duplicates(
+    cur: Any, batch: Batch, spec: FormatSpec, delivered_at: Mapping[str, datetime | None], noted_at: datetime
+) -> int:
+    """Of the batch's records that share the format's version_key (one asset's same version), keep the latest
+    delivery's and move the others to raw.quarantine with a reason naming the record kept; returns how many moved.
+
+    The latest delivery: the later file modification time (`delivered_at`, unknown counts as earliest), then the
+    later file path (delivery-date folders sort by date), then the later place in the file. Within one batch the
+    load time is the same for every row, so without this dbt's tie-break (the file name) would decide.
+    """
+    if not spec.version_key:
+        return 0
+    keys = ", ".join(f"t.{column}" for column in spec.version_key)
+    described = ", ".join(f"'{column} ' || coalesce(t.{column}::text, 'null')" for column in spec.version_key)
+    record = "t.record::text" if "record" in spec.columns else "row_to_json(t)::text"
+    files = sorted(delivered_at)
+    order = "d.delivered_at desc nulls last, t.source_file desc, length(t.source_location) desc, t.source_location desc"
+    sql = f"""
+        with delivered (source_file, delivered_at) as (select * from unnest(%s::text[], %s::timestamptz[])),
+        ranked as (
+            select
+                t.ctid as row_id,
+                row_number() over latest as rank,
+                first_value(t.source_location) over latest as kept,
+                concat_ws(', ', {described}) as version
+            from {SCHEMA}.{spec.table} as t
+            left join delivered as d on d.source_file = t.source_file
+            where t.provider_id = %s and t.interval_start = %s and t.interval_end = %s
+                and t.{spec.version_key[0]} is not null
+            window latest as (partition by {keys} order by {order})
+        ),
+        moved as (
+            delete from {SCHEMA}.{spec.table} as t using ranked as r
+            where t.ctid = r.row_id and r.rank > 1
+            returning t.*, r.kept, r.version
+        )
+        insert into {SCHEMA}.quarantine ({", ".join(QUARANTINE_COLUMNS)})
+        select
+            t.batch_id, t.provider_id, %s, t.interval_start, t.interval_end, t.source_file, t.source_location,
+            'duplicate in the batch: ' || t.version || ' is also in ' || t.kept
+                || ', delivered later, which is loaded instead (the latest delivery wins)',
+            {record}, %s
+        from moved as t
+    """
+    cur.execute(
+        sql,
+        (
+            files, [delivered_at[f] for f in files], batch.provider_id, batch.interval_start, batch.interval_end,
+            batch.source_format, noted_at,
+        ),
+    )  # fmt: skip
+    return int(cur.rowcount)
 
 
 def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

@@ -513,4 +513,7 @@ DDL = raw_table_ddl(
 )
 
 
-FORMAT = FormatSpec("adi", "adi_titles", TITLE_COLUMNS, parse_adi_records, DDL)
+FORMAT = FormatSpec(
+    "adi", "adi_titles", TITLE_COLUMNS, parse_adi_records, DDL,
+    version_key=("title_asset_id", "version_major", "version_minor"),
+)  # fmt: skip

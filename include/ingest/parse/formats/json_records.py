@@ -599,4 +599,5 @@ FORMAT = FormatSpec(
     parse_json_files,
     group_bytes=4 << 20,
     in_processes=False,
+    version_key=("provider_asset_id",),
 )

@@ -210,4 +210,4 @@ DDL = raw_table_ddl(
 )
 
 
-FORMAT = FormatSpec("mec", "mec_titles", MEC_COLUMNS, parse_mec_records, DDL)
+FORMAT = FormatSpec("mec", "mec_titles", MEC_COLUMNS, parse_mec_records, DDL, version_key=("content_id",))

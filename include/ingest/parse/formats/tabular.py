@@ -451,4 +451,7 @@ def parse_csv_files(
     return [parse_csv_columnar(data, source_file, options) for data, source_file in files]
 
 
-FORMAT = FormatSpec("csv", "csv_titles", TITLE_COLUMNS, parse_csv_records, DDL, parse_csv_files, in_processes=False)
+FORMAT = FormatSpec(
+    "csv", "csv_titles", TITLE_COLUMNS, parse_csv_records, DDL, parse_csv_files, in_processes=False,
+    version_key=("provider_asset_id",),
+)  # fmt: skip
