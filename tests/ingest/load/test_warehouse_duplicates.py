@@ -46,9 +46,10 @@ def test_the_later_delivery_of_an_asset_wins_and_the_other_is_noted(conn: Any, t
     _write(folder, "b-first.csv", "A1,Heat\nA2,Thief\nA2,Thief (again)\n", early)
     parsed, stats, loaded, quarantined = _load(conn, tmp_path, "dup_csv")
     assert (stats.records_read, loaded, quarantined) == (5, 3, 2)
-    assert _query(conn, "select provider_asset_id, title from raw.csv_titles where provider_id = 'dup_csv' order by 1") == [
-        ("A1", "Heat (director's cut)"), ("A2", "Thief (again)"), ("A3", "Ronin"),
-    ]  # fmt: skip
+    titles = _query(
+        conn, "select provider_asset_id, title from raw.csv_titles where provider_id = 'dup_csv' order by 1"
+    )
+    assert titles == [("A1", "Heat (director's cut)"), ("A2", "Thief (again)"), ("A3", "Ronin")]
     notes = _query(conn, "select source_location, reason from raw.quarantine where provider_id = 'dup_csv' order by 1")
     assert [location for location, _ in notes] == ["2026-11-02/b-first.csv:line 2", "2026-11-02/b-first.csv:line 3"]
     assert all(reason.startswith("duplicate in the batch:") for _, reason in notes)
