@@ -31,6 +31,8 @@ def parse_xml(data: bytes) -> Element:
         raise Rejected(f"malformed XML: {err}", position=getattr(err, "position", None)) from None
     except DefusedXmlException as err:
         raise Rejected(f"forbidden XML construct: {err!r}") from None
+    except LookupError as err:  # the XML declaration names an encoding Python does not know
+        raise Rejected(f"malformed XML: {err}") from None
     if len(data) > MAX_FIELD_CHARS:  # a field longer than the limit needs more bytes than that (nothing is expanded)
         _check_field_sizes(root)
     if data.count(b"<") > MAX_XML_NESTING:
@@ -79,6 +81,8 @@ def run_expat(parser: Any, data: bytes) -> None:
         raise Rejected(f"malformed XML: {err}", position=(err.lineno, err.offset)) from None
     except DefusedXmlException as err:
         raise Rejected(f"forbidden XML construct: {err!r}") from None
+    except LookupError as err:  # the XML declaration names an encoding Python does not know
+        raise Rejected(f"malformed XML: {err}") from None
     finally:
         parser.SkippedEntityHandler = None  # the handler refers to the parser: no reference cycle left behind
 
