@@ -21,6 +21,8 @@ __all__ = [
     "DEFAULT_DATE_IN_PATH",
     "DEFAULT_FILE_GLOB",
     "DROP_ROOT_ENV",
+    "IDLE_IN_TRANSACTION_TIMEOUT_ENV",
+    "LOCK_TIMEOUT_ENV",
     "PARSE_WORKERS_ENV",
     "PROVIDER_ID",
     "PROVIDER_ID_PATTERN",
@@ -47,6 +49,8 @@ PROVIDER_ID = re.compile(PROVIDER_ID_PATTERN)
 # Environment of a run (credentials are declared by each transport, see transports())
 WAREHOUSE_DSN_ENV = "WAREHOUSE_DSN"  # libpq URL of the warehouse; else libpq's PG* variables
 PARSE_WORKERS_ENV = "INGEST_PARSE_WORKERS"  # parser processes; the pod spec sets it from its CPU limit
+LOCK_TIMEOUT_ENV = "INGEST_LOCK_TIMEOUT"  # longest wait for any lock (PostgreSQL duration, default 60s)
+IDLE_IN_TRANSACTION_TIMEOUT_ENV = "INGEST_IDLE_IN_TRANSACTION_TIMEOUT"  # the server ends a session idle this long
 DROP_ROOT_ENV = local.DROP_ROOT_ENV  # relative local locations are under this folder
 
 DEFAULT_FILE_GLOB = "*.xml"

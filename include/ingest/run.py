@@ -260,8 +260,9 @@ def _parse_and_load(
     parser.start()
     try:
         loaded, quarantined = warehouse.replace_interval(
-            conn, batch, spec, records, parsed.quarantined, stats, also=finish, blocks=blocks
-        )
+            conn, batch, spec, records, parsed.quarantined, stats, also=finish, blocks=blocks,
+            delivered_at={source.relative: source.modified_at for source in files},
+        )  # fmt: skip
     finally:
         stop.set()
         parser.join()

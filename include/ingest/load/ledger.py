@@ -9,6 +9,7 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import execute_values
 
+from ingest.load import warehouse
 from ingest.models import Batch, LedgerFile
 
 _DDL_LOCK_KEY = 7_240_512  # any constant: serialises concurrent `create ... if not exists`
@@ -37,10 +38,13 @@ COLUMNS = (
 
 
 def ensure_table(conn: Connection) -> None:
-    """Create raw.ingest_ledger when missing (the raw schema exists: warehouse.ensure_tables runs first)."""
+    """Create raw.ingest_ledger when missing (the raw schema exists: warehouse.ensure_tables runs first); reads the
+    catalog first and runs no DDL when the table is there (see warehouse.ensure_tables)."""
     with conn, conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
-        cur.execute(DDL)
+        if not warehouse.missing_objects(cur, [DDL]):
+            return
+        warehouse.locked(cur, "select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,), "to create raw.ingest_ledger")
+        warehouse.locked(cur, DDL, (), "to create raw.ingest_ledger")
 
 
 def loaded_elsewhere(conn: Connection, batch: Batch, location: str) -> dict[str, list[LedgerFile]]:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 from psycopg2.extensions import connection as Connection
 
-from ingest.contract import WAREHOUSE_DSN_ENV
+from ingest.contract import IDLE_IN_TRANSACTION_TIMEOUT_ENV, LOCK_TIMEOUT_ENV, WAREHOUSE_DSN_ENV
 from ingest.load import copy_binary, copy_csv, record_blocks
-from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined, RecordBlock
+from ingest.models import Batch, BatchStats, IngestError, ParsedRecord, Quarantined, RecordBlock, UsageError
 from ingest.parse.formats import FormatSpec, all_formats
 
 SCHEMA = "raw"
@@ -72,36 +74,125 @@ class ReconciliationError(IngestError):
     """Rows written do not add up to records read: the transaction is rolled back, nothing is committed."""
 
 
-def connect(dsn: str | None = None) -> Connection:
-    """Connect to the warehouse: the given libpq URL, else $WAREHOUSE_DSN, else libpq defaults (PG* variables)."""
-    dsn = dsn if dsn is not None else os.environ.get(WAREHOUSE_DSN_ENV, "")
+def connect(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Connection:
+    """Connect to the warehouse: the given libpq URL, else $WAREHOUSE_DSN, else libpq defaults (PG* variables).
+
+    The session waits at most $INGEST_LOCK_TIMEOUT for any lock (DDL, the interval's lock, the delete) and is ended
+    by the server after $INGEST_IDLE_IN_TRANSACTION_TIMEOUT idle inside a transaction: a run that cannot get on
+    fails with a clear error (and is retried) instead of hanging, and a stuck one does not hold its locks forever.
+    """
+    env = os.environ if env is None else env
+    settings = session_settings(env)
+    dsn = dsn if dsn is not None else env.get(WAREHOUSE_DSN_ENV, "")
     try:
-        return psycopg2.connect(dsn)
+        conn = psycopg2.connect(dsn)
     except psycopg2.OperationalError as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise IngestError(f"cannot connect to the warehouse: {first_line}") from err
+    try:
+        with conn, conn.cursor() as cur:
+            for name, value in settings.items():
+                cur.execute("select set_config(%s, %s, false)", (name, value))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
-def ensure_tables(conn: Connection, spec: FormatSpec | None = None) -> None:
-    """Create the raw schema, the shared tables and the format's table (every format's without one) when missing.
+DEFAULT_LOCK_TIMEOUT = "60s"
+DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT = "10min"
+_DURATION = re.compile(r"^\d{1,9}(ms|s|min|h)?$")
 
-    Safe when several runs start at once.
+
+def session_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """The session's lock_timeout and idle_in_transaction_session_timeout from the environment (PostgreSQL
+    durations such as 500ms, 30s, 5min; a bare number is milliseconds); raises UsageError for anything else."""
+    settings = {}
+    for setting, variable, default in (
+        ("lock_timeout", LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT),
+        ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT_ENV, DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT),
+    ):
+        value = env.get(variable, "").strip() or default
+        if not _DURATION.match(value) or int(re.sub(r"\D", "", value)) == 0:
+            raise UsageError(f"{variable} must be a duration above zero such as 30s, 500ms or 5min; got {value!r}")
+        settings[setting] = value
+    return settings
+
+
+def ensure_tables(conn: Connection, spec: FormatSpec | None = None, extra_ddl: Sequence[str] = ()) -> bool:
+    """Create the raw schema, the shared tables and the format's table (every format's without one) when missing;
+    returns whether it ran any DDL.
+
+    The catalog is read first, without taking any lock: when every table and index the DDL names exists, nothing
+    else runs, so a run never queues behind another run's locks for DDL it does not need (`create index if not
+    exists` locks its table even when the index exists). Otherwise the DDL runs under an advisory lock, which makes
+    concurrent first runs safe. `extra_ddl` (e.g. the ledger's) is checked and run the same way.
     """
     specs = [spec] if spec is not None else all_formats()
-    text = DDL + "".join(format_spec.ddl for format_spec in specs)
+    statements = [DDL, *(format_spec.ddl for format_spec in specs), *extra_ddl]
     with conn, conn.cursor() as cur:
-        cur.execute("select pg_advisory_lock(%s)", (_DDL_LOCK_KEY,))
+        if not missing_objects(cur, statements):
+            return False
+    with conn, conn.cursor() as cur:
+        locked(cur, "select pg_advisory_lock(%s)", (_DDL_LOCK_KEY,), "to create raw tables")
     try:
+        with conn, conn.cursor() as cur:
+            if not missing_objects(cur, statements):  # another run created them while this one waited
+                return False
         # One transaction per statement: `create index if not exists` locks its table even when the index exists,
         # and a transaction holding one such lock while waiting for the next deadlocks with a run that is loading
         # (it holds row locks on those tables and wants the next one).
-        for statement in (part.strip() for part in text.split(";")):
+        for statement in (part.strip() for text in statements for part in text.split(";")):
             if statement:
                 with conn, conn.cursor() as cur:
-                    cur.execute(statement)
+                    locked(cur, statement, (), "to create raw tables")
     finally:
         with conn, conn.cursor() as cur:
             cur.execute("select pg_advisory_unlock(%s)", (_DDL_LOCK_KEY,))
+    return True
+
+
+_CREATES = re.compile(
+    r"\bcreate\s+(schema|table|(?:unique\s+)?index)\s+if\s+not\s+exists\s+([\w.]+)(?:\s+on\s+(?:only\s+)?([\w.]+))?",
+    re.IGNORECASE,
+)
+
+
+def missing_objects(cur: Any, statements: Sequence[str]) -> list[str]:
+    """The schemas, tables and indexes that `create ... if not exists` in the statements would create, and that the
+    catalog does not have (an index is looked up in its table's schema)."""
+    schemas: set[str] = set()
+    relations: set[str] = set()
+    for statement in statements:
+        for kind, name, table in _CREATES.findall(statement):
+            if kind.lower() == "schema":
+                schemas.add(name)
+            elif kind.lower() == "table" or "." in name:
+                relations.add(name)
+            else:
+                relations.add(f"{table.rsplit('.', 1)[0]}.{name}" if "." in table else name)
+    cur.execute(
+        "select name from unnest(%s::text[]) as name where to_regnamespace(name) is null"
+        " union all select name from unnest(%s::text[]) as name where to_regclass(name) is null",
+        (sorted(schemas), sorted(relations)),
+    )
+    return sorted(row[0] for row in cur.fetchall())
+
+
+class LockTimeout(IngestError):
+    """A lock the run needs was held by another session for longer than the lock timeout: nothing was committed."""
+
+
+def locked(cur: Any, sql: str, params: Sequence[Any], purpose: str) -> None:
+    """cur.execute for a statement that may wait on a lock; running out of lock_timeout raises LockTimeout saying
+    what waited."""
+    try:
+        cur.execute(sql, params or None)
+    except psycopg2.errors.LockNotAvailable as err:
+        raise LockTimeout(
+            f"waited longer than lock_timeout ({LOCK_TIMEOUT_ENV}) for a lock {purpose}; another session holds it"
+            " (a run of the same interval still loading?); nothing was committed, retry later"
+        ) from err
 
 
 def replace_interval(
@@ -113,6 +204,7 @@ def replace_interval(
     stats: BatchStats | Callable[[], BatchStats],
     also: Callable[[Any], None] | None = None,
     blocks: Iterable[RecordBlock] = (),
+    delivered_at: Mapping[str, datetime | None] | None = None,
 ) -> tuple[int, int]:
     """In one transaction: delete the provider's rows for this exact interval, COPY the new ones, record the batch.
 
@@ -123,14 +215,20 @@ def replace_interval(
     `blocks` (records parsed column-wise) are loaded first, with binary COPY, then `records`; both may be produced
     while they are loaded (ingest.run.parse_and_load parses in a thread meanwhile): `quarantined` and `stats` (then a
     function) are read only once both are exhausted.
+
+    Records sharing the format's version_key are then resolved in the same transaction (supersede_duplicates, by
+    `delivered_at`: each source file's delivery time).
     """
     key = (batch.provider_id, batch.interval_start, batch.interval_end)
     with conn, conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", ("|".join(map(str, key)),))
+        purpose = f"on {batch.provider_id}'s interval [{batch.interval_start}, {batch.interval_end})"
+        locked(cur, "select pg_advisory_xact_lock(hashtextextended(%s, 0))", ("|".join(map(str, key)),), purpose)
         for table in (spec.table, "quarantine", "ingest_batches"):
-            cur.execute(
+            locked(
+                cur,
                 f"delete from {SCHEMA}.{table} where provider_id = %s and interval_start = %s and interval_end = %s",
                 key,
+                f"on raw.{table}",
             )
         loaded_at = datetime.now(UTC)
         meta = (batch.batch_id, batch.provider_id, batch.interval_start, batch.interval_end, loaded_at)
@@ -153,6 +251,8 @@ def replace_interval(
             for q in quarantined
         )  # fmt: skip
         in_quarantine = _copy(cur, "quarantine", QUARANTINE_COLUMNS, quarantine_rows)
+        superseded = supersede_duplicates(cur, batch, spec, delivered_at or {}, loaded_at)
+        loaded, in_quarantine = loaded - superseded, in_quarantine + superseded
         if stats.records_read != loaded + in_quarantine:
             raise ReconciliationError(
                 f"records read ({stats.records_read}) != loaded ({loaded}) + quarantined ({in_quarantine}); rolled back"
@@ -169,6 +269,60 @@ def replace_interval(
         if also is not None:
             also(cur)
     return loaded, in_quarantine
+
+
+def supersede_duplicates(
+    cur: Any, batch: Batch, spec: FormatSpec, delivered_at: Mapping[str, datetime | None], noted_at: datetime
+) -> int:
+    """Of the batch's records that share the format's version_key (one asset's same version), keep the latest
+    delivery's and move the others to raw.quarantine with a reason naming the record kept; returns how many moved.
+
+    The latest delivery: the later file modification time (`delivered_at`, unknown counts as earliest), then the
+    later file path (delivery-date folders sort by date), then the later place in the file. Within one batch the
+    load time is the same for every row, so without this dbt's tie-break (the file name) would decide.
+    """
+    if not spec.version_key:
+        return 0
+    keys = ", ".join(f"t.{column}" for column in spec.version_key)
+    described = ", ".join(f"'{column} ' || coalesce(t.{column}::text, 'null')" for column in spec.version_key)
+    record = "t.record::text" if "record" in spec.columns else "row_to_json(t)::text"
+    files = sorted(delivered_at)
+    order = "d.delivered_at desc nulls last, t.source_file desc, length(t.source_location) desc, t.source_location desc"
+    sql = f"""
+        with delivered (source_file, delivered_at) as (select * from unnest(%s::text[], %s::timestamptz[])),
+        ranked as (
+            select
+                t.ctid as row_id,
+                row_number() over latest as rank,
+                first_value(t.source_location) over latest as kept,
+                concat_ws(', ', {described}) as version
+            from {SCHEMA}.{spec.table} as t
+            left join delivered as d on d.source_file = t.source_file
+            where t.provider_id = %s and t.interval_start = %s and t.interval_end = %s
+                and t.{spec.version_key[0]} is not null
+            window latest as (partition by {keys} order by {order})
+        ),
+        moved as (
+            delete from {SCHEMA}.{spec.table} as t using ranked as r
+            where t.ctid = r.row_id and r.rank > 1
+            returning t.*, r.kept, r.version
+        )
+        insert into {SCHEMA}.quarantine ({", ".join(QUARANTINE_COLUMNS)})
+        select
+            t.batch_id, t.provider_id, %s, t.interval_start, t.interval_end, t.source_file, t.source_location,
+            'duplicate in the batch: ' || t.version || ' is also in ' || t.kept
+                || ', delivered later, which is loaded instead (the latest delivery wins)',
+            {record}, %s
+        from moved as t
+    """
+    cur.execute(
+        sql,
+        (
+            files, [delivered_at[f] for f in files], batch.provider_id, batch.interval_start, batch.interval_end,
+            batch.source_format, noted_at,
+        ),
+    )  # fmt: skip
+    return int(cur.rowcount)
 
 
 def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

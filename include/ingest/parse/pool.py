@@ -9,14 +9,22 @@ outcomes in the files' order and loads them.
 The pool is started with `fork` by the thread that will load, before the parser thread starts: a fork from a process
 with another thread running could copy a lock that thread holds. It is used only for batches big enough to gain
 from it (MIN_BYTES); INGEST_PARSE_WORKERS sets the number of processes (1 turns the pool off).
+
+A worker never holds the run's connections: it points every socket it inherited (the warehouse session, a
+transport's) at /dev/null before it parses anything, so a run killed with SIGKILL (or by the OOM killer) closes its
+server session and the server rolls the batch back at once. A worker also dies with the run (Linux's parent-death
+signal, and a check of its parent for a run that died while the worker started).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import multiprocessing
 import os
+import signal
+import stat
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -89,7 +97,10 @@ def started(workers: int, format_name: str, options: Any, kinds: Any) -> Iterato
     """A ParsePool with its `workers` processes running (forked now, in the calling thread); stopped on exit, work
     not started yet cancelled."""
     executor = ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(os.getpid(),),
     )
     try:
         executor.submit(int).result()  # with fork, the first submit starts every process: do it here, not later
@@ -98,8 +109,11 @@ def started(workers: int, format_name: str, options: Any, kinds: Any) -> Iterato
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker() -> None:
+def _start_worker(run_pid: int) -> None:
     import pyarrow as pa
+
+    die_with(run_pid)
+    drop_inherited_sockets()
 
     gc.disable()  # as ingest.run.gc_paused: a worker holds a group's records only until it returns them
     pa.set_cpu_count(1)  # the processes are the parallelism: pyarrow's own threads would only compete with them
@@ -109,3 +123,42 @@ def _parse_group(
     format_name: str, options: Mapping[str, Any], kinds: Mapping[str, str] | None, group: list[tuple[bytes, str]]
 ) -> list[ParseResult]:
     return parse_group(get_format(format_name), group, options, kinds)
+
+
+def die_with(parent_pid: int) -> None:
+    """Have the kernel SIGKILL this process when the thread that forked it ends (PR_SET_PDEATHSIG, Linux), and end
+    now if `parent_pid` is already gone (it died before the request took effect). Elsewhere a no-op: the pool runs
+    only where fork is native (Linux)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def drop_inherited_sockets() -> list[int]:
+    """Point every socket this process inherited at /dev/null and return their descriptors.
+
+    The descriptor numbers stay taken (a library object in the forked copy that still refers to one writes into
+    /dev/null, never into a file opened later), while the connection itself is closed as soon as the run's own
+    process ends or closes it. The pool's pipes are pipes, not sockets, and stay.
+    """
+    dropped = []
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+        fd = int(name)
+        try:
+            is_socket = stat.S_ISSOCK(os.fstat(fd).st_mode)
+        except OSError:  # the descriptor of the listing itself, closed by now
+            continue
+        if is_socket:
+            dropped.append(fd)
+    if dropped:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in dropped:
+            os.dup2(null, fd)
+        os.close(null)
+    return dropped

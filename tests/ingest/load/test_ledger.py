@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ def drop(tmp_path: Path, public_adi: Path) -> Any:
     def write(relative: str, tag: str = "", mtime: datetime | None = None) -> Path:
         path = tmp_path / "acme" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(adi + (f"<!-- {tag} -->".encode() if tag else b""))
+        title = f"T{zlib.crc32(Path(relative).name.encode()):010d}".encode()  # one title per file name
+        path.write_bytes(adi.replace(b"HHBO1964178600700002", title) + (f"<!-- {tag} -->".encode() if tag else b""))
         if mtime is not None:
             os.utime(path, (mtime.timestamp(), mtime.timestamp()))
         return path

@@ -3,6 +3,7 @@ sample loads through COPY as parsed."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ def test_ddl_is_idempotent_and_matches_the_loader(conn: Any, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", list(NEW_FORMATS))
 def test_every_public_sample_loads_through_copy_as_parsed(conn: Any, fmt: str) -> None:
-    spec = get_format(fmt)
+    # copy fidelity only: two MEC samples describe one ContentID, which one batch loads once (test_warehouse_duplicates)
+    spec = dataclasses.replace(get_format(fmt), version_key=())
     outcomes = _outcomes(fmt, PUBLIC / NEW_FORMATS[fmt])
     records = [o for o in outcomes if isinstance(o, ParsedRecord)]
     quarantined = [o for o in outcomes if isinstance(o, Quarantined)]

@@ -68,7 +68,7 @@ def _load_both_ways(conn: Any, spec: FormatSpec, records: list[ParsedRecord], la
 def test_a_block_of_the_public_samples_stores_what_csv_copy_stores(
     conn: Any, name: str, folder: str, glob: str
 ) -> None:
-    spec = get_format(name)
+    spec = dataclasses.replace(get_format(name), version_key=())  # copy fidelity only: two MEC samples share an id
     records = _records(spec, PUBLIC / folder, glob)
     assert records, f"no record parsed from the {folder} samples"
     by_csv, by_block = _load_both_ways(conn, spec, records, name)

@@ -515,4 +515,7 @@ DDL = raw_table_ddl(
 )  # stg_adi__titles.asset_key: the marts look a changed asset's versions up by it
 
 
-FORMAT = FormatSpec("adi", "adi_titles", TITLE_COLUMNS, parse_adi_records, DDL)
+FORMAT = FormatSpec(
+    "adi", "adi_titles", TITLE_COLUMNS, parse_adi_records, DDL,
+    version_key=("title_asset_id", "version_major", "version_minor"),
+)  # fmt: skip

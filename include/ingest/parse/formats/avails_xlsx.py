@@ -107,7 +107,14 @@ def _parse(data: bytes, source_file: str, options: Mapping[str, Any] | None) -> 
         outcomes: list[ParseOutcome] = []
         found_sheet = False
         for sheet in workbook.worksheets:
-            sheet_outcomes = _read_sheet(sheet, source_file, options)
+            try:
+                sheet_outcomes = _read_sheet(sheet, source_file, options)
+            except Rejected:
+                raise
+            except Exception as err:  # noqa: BLE001 - openpyxl reads a sheet's XML lazily, and raises many types
+                raise Rejected(
+                    f"not a readable xlsx workbook: sheet {sheet.title!r}: {type(err).__name__}: {err}"
+                ) from None
             if sheet_outcomes is not None:
                 found_sheet = True
                 outcomes.extend(sheet_outcomes)

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
 
-from ingest.limits import MAX_FILE_BYTES, MAX_JSON_DEPTH, MAX_RAW_ITEM_CHARS
+from ingest.limits import (
+    MAX_FIELD_CHARS,
+    MAX_FILE_BYTES,
+    MAX_JSON_CONTAINERS,
+    MAX_JSON_DEPTH,
+    MAX_RAW_ITEM_CHARS,
+    MAX_RECORDS_PER_FILE,
+)
 from ingest.models import ParsedRecord, ParseOutcome, ParseResult, Quarantined, Rejected
 from ingest.parse.formats.spec import FormatSpec
 from ingest.parse.formats.titles_common import (
@@ -82,6 +89,13 @@ def parse_json_records(data: bytes, source_file: str, options: Mapping[str, Any]
     if len(data) > MAX_FILE_BYTES:
         reason = f"file too large: more than {MAX_FILE_BYTES} bytes; deliver it in smaller files"
         return [Quarantined(source_file, source_file, reason, raw_text(data))]
+    containers = data.count(b"{") + data.count(b"[")  # an upper bound: brackets inside strings count too
+    if containers > MAX_JSON_CONTAINERS:
+        reason = (
+            f"too many objects and lists: more than {MAX_JSON_CONTAINERS} in one file (building them would take"
+            " too much memory); deliver smaller files"
+        )
+        return [Quarantined(source_file, source_file, reason, raw_text(data))]
     codec = "utf-8-sig" if codecs.lookup(parsed.encoding).name == "utf-8" else parsed.encoding
     try:
         text = data.decode(codec)
@@ -113,6 +127,36 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
             if type(child) in (dict, list):
                 stack.append((child, depth + 1))
     return False
+
+
+def field_problem(item: Any) -> str | None:
+    """Why an item cannot be loaded as delivered, or None: a string or field name longer than MAX_FIELD_CHARS (the
+    limit every format shares), or a field name holding NUL, which PostgreSQL cannot store (it is not replaced by
+    another character: the item is quarantined as delivered). The reason names the field by its JSON pointer."""
+    stack: list[tuple[Any, str]] = [(item, "")]
+    while stack:
+        node, pointer = stack.pop()
+        if type(node) is dict:
+            for key, value in node.items():
+                here = f"{pointer}/{_pointer_part(key)}"
+                if len(key) > MAX_FIELD_CHARS:
+                    return f"field too long: a field name has {len(key)} characters, limit {MAX_FIELD_CHARS}"
+                if "\x00" in key:
+                    return (
+                        f"NUL character in the field name {here!r}: PostgreSQL cannot store it and it is not"
+                        " replaced; the item is quarantined as delivered"
+                    )
+                stack.append((value, here))
+        elif type(node) is list:
+            stack.extend((value, f"{pointer}/{index}") for index, value in enumerate(node))
+        elif type(node) is str and len(node) > MAX_FIELD_CHARS:
+            return f"field too long: {pointer or '/'} has {len(node)} characters, limit {MAX_FIELD_CHARS}"
+    return None
+
+
+def _pointer_part(key: str) -> str:
+    shown = key.replace("~", "~0").replace("/", "~1").replace("\x00", "\\u0000")
+    return shown if len(shown) <= 80 else shown[:80] + "..."
 
 
 class _JsonFile:
@@ -148,7 +192,16 @@ class _JsonFile:
         texts: Sequence[bytes | None] = (
             [None] * len(items) if delivered is None or len(delivered[0]) != len(items) else delivered[0]
         )
-        return [self._outcome(item, prefix + str(index), texts[index]) for index, item in enumerate(items)]
+        outcomes = [self._outcome(items[index], prefix + str(index), texts[index])
+                    for index in range(min(len(items), MAX_RECORDS_PER_FILE))]  # fmt: skip
+        if len(items) > MAX_RECORDS_PER_FILE:
+            reason = (
+                f"file has {len(items)} items, more than {MAX_RECORDS_PER_FILE}: items from"
+                f" {pointer}/{MAX_RECORDS_PER_FILE} on were not read; deliver smaller files"
+            )
+            location = f"{prefix}{MAX_RECORDS_PER_FILE}"
+            outcomes.append(Quarantined(self.source_file, location, reason, raw_text(self.text.encode("utf-8"))))
+        return outcomes
 
     def _items(self, document: Any) -> tuple[list[Any] | str, str]:
         """The item list and its JSON pointer, or a reason why the document holds none."""
@@ -173,6 +226,14 @@ class _JsonFile:
         for number, line in enumerate(self.text.split("\n"), start=1):
             if not line.strip():
                 continue
+            if len(outcomes) >= MAX_RECORDS_PER_FILE:
+                reason = (
+                    f"file has more than {MAX_RECORDS_PER_FILE} lines of JSON: lines from {number} on were not read;"
+                    " deliver smaller files"
+                )
+                rest = "\n".join(self.text.split("\n", number)[-1:])
+                outcomes.append(Quarantined(self.source_file, prefix + str(number), reason, raw_text(rest.encode())))
+                break
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as err:
@@ -191,6 +252,9 @@ class _JsonFile:
         (a document only Python's json module reads, e.g. with NaN)."""
         if not isinstance(item, dict):
             return self._quarantine(item, location, f"item is not a JSON object but {type(item).__name__}")
+        problem = field_problem(item)
+        if problem is not None:
+            return self._quarantine(item, location, problem)
         get = item.get
         values = [get(key) for key in self.keys] if self.paths is None else [_lookup(item, p) for p in self.paths]
         try:
@@ -334,6 +398,8 @@ def _document(index: int, data: bytes, source_file: str, options: Mapping[str, A
         return None
     if parsed.json_lines or codecs.lookup(parsed.encoding).name != "utf-8" or len(data) > MAX_FILE_BYTES:
         return None
+    if data.count(b"{") + data.count(b"[") > MAX_JSON_CONTAINERS:
+        return None
     reader = _JsonFile("", source_file, parsed)
     if reader.paths is not None:
         return None
@@ -343,7 +409,7 @@ def _document(index: int, data: bytes, source_file: str, options: Mapping[str, A
     if delivered is None or not delivered[0]:
         return None
     texts, pointer = delivered
-    if not all(text[:1] == b"{" for text in texts):
+    if len(texts) > MAX_RECORDS_PER_FILE or not all(text[:1] == b"{" for text in texts):
         return None
     if _max_brackets(texts) > MAX_JSON_DEPTH - 2 - len(pointer.split("/")) and too_deep(json.loads(data)):
         return None  # an item holds no more levels than it has brackets, the document one more per path step
@@ -370,7 +436,8 @@ def _convert_together(documents: list[_Document]) -> dict[int, list[ParseResult]
     record_json = pa.array(texts, pa.binary())
     # a NUL or a surrogate escape: the item parser writes the record as jsonb can hold it, or refuses it
     escapes = pc.match_substring_regex(record_json, r"\\u(0000|[dD][89a-fA-F])")
-    slow = titles.slow | unsure | escapes.to_numpy(zero_copy_only=False)
+    long = np.array([len(text) > MAX_FIELD_CHARS for text in texts], dtype=bool)  # may hold a field over the limit
+    slow = titles.slow | unsure | escapes.to_numpy(zero_copy_only=False) | long
     results: dict[int, list[ParseResult]] = {}
     start = 0
     for document in documents:
@@ -532,4 +599,5 @@ FORMAT = FormatSpec(
     parse_json_files,
     group_bytes=4 << 20,
     in_processes=False,
+    version_key=("provider_asset_id",),
 )

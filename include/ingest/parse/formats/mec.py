@@ -212,4 +212,4 @@ DDL = raw_table_ddl(
 )  # stg_mec__titles.asset_key: the marts look a changed asset's versions up by it
 
 
-FORMAT = FormatSpec("mec", "mec_titles", MEC_COLUMNS, parse_mec_records, DDL)
+FORMAT = FormatSpec("mec", "mec_titles", MEC_COLUMNS, parse_mec_records, DDL, version_key=("content_id",))

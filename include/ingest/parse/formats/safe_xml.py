@@ -15,7 +15,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.common import EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 
-from ingest.limits import MAX_FIELD_CHARS, MAX_FILE_BYTES
+from ingest.limits import MAX_FIELD_CHARS, MAX_FILE_BYTES, MAX_XML_ELEMENTS, MAX_XML_NESTING
 from ingest.models import Rejected
 
 
@@ -24,17 +24,31 @@ def parse_xml(data: bytes) -> Element:
 
     A DOCTYPE with a SYSTEM id (ADI's `<!DOCTYPE ADI SYSTEM "ADI.DTD">`) is allowed and never fetched.
     """
-    if len(data) > MAX_FILE_BYTES:
-        raise Rejected(f"file too large: more than {MAX_FILE_BYTES} bytes")
+    _check_sizes(data)
     try:
         root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except ParseError as err:
         raise Rejected(f"malformed XML: {err}", position=getattr(err, "position", None)) from None
     except DefusedXmlException as err:
         raise Rejected(f"forbidden XML construct: {err!r}") from None
+    except LookupError as err:  # the XML declaration names an encoding Python does not know
+        raise Rejected(f"malformed XML: {err}") from None
     if len(data) > MAX_FIELD_CHARS:  # a field longer than the limit needs more bytes than that (nothing is expanded)
         _check_field_sizes(root)
+    if data.count(b"<") > MAX_XML_NESTING:
+        _check_nesting(root)
     return root
+
+
+def _check_nesting(root: Element) -> None:
+    """Raise Rejected when elements nest deeper than MAX_XML_NESTING (checked without recursion, so that the code
+    walking the tree afterwards, recursive or not, never meets deeper documents)."""
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > MAX_XML_NESTING:
+            raise Rejected(f"elements nested deeper than {MAX_XML_NESTING} levels")
+        stack.extend((child, depth + 1) for child in element)
 
 
 def expat_parser() -> Any:
@@ -60,16 +74,29 @@ def run_expat(parser: Any, data: bytes) -> None:
     """Parse the whole document with a parser from `expat_parser`, raising Rejected as `parse_xml` does for an
     oversized, malformed or entity-declaring document (callers check field sizes; see MAX_FIELD_CHARS).
     """
-    if len(data) > MAX_FILE_BYTES:
-        raise Rejected(f"file too large: more than {MAX_FILE_BYTES} bytes")
+    _check_sizes(data)
     try:
         parser.Parse(data, True)  # one call: the same events, errors and positions as ElementTree's feed() and close()
     except expat.error as err:
         raise Rejected(f"malformed XML: {err}", position=(err.lineno, err.offset)) from None
     except DefusedXmlException as err:
         raise Rejected(f"forbidden XML construct: {err!r}") from None
+    except LookupError as err:  # the XML declaration names an encoding Python does not know
+        raise Rejected(f"malformed XML: {err}") from None
     finally:
         parser.SkippedEntityHandler = None  # the handler refers to the parser: no reference cycle left behind
+
+
+def _check_sizes(data: bytes) -> None:
+    """Raise Rejected for a document over MAX_FILE_BYTES, or with more than MAX_XML_ELEMENTS tags (counted from the
+    bytes, before anything is built: `<` not followed by `/`, an upper bound)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise Rejected(f"file too large: more than {MAX_FILE_BYTES} bytes")
+    if len(data) > MAX_XML_ELEMENTS and data.count(b"<") - data.count(b"</") > MAX_XML_ELEMENTS:
+        raise Rejected(
+            f"too many XML elements: more than {MAX_XML_ELEMENTS} in one file (building them would take too much"
+            " memory); deliver smaller files"
+        )
 
 
 def _forbid_entity_decl(

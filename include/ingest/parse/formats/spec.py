@@ -26,6 +26,10 @@ class FormatSpec:
     `in_processes` lets a big batch be parsed by worker processes (ingest.parse.pool). It is off for CSV and JSON:
     pyarrow parses them mostly without holding the GIL, so the parser thread already overlaps with loading, and the
     workers only took CPU from PostgreSQL, the bound there (about 0.75x and 0.85x, see ingest/BENCHMARKS.md).
+
+    `version_key` names the columns that identify one version of one asset (e.g. ADI's Asset_ID and version): of
+    the records of a batch that share it, only the latest delivery's is loaded (warehouse.replace_interval), the
+    others become quarantine rows saying which record superseded them.
     """
 
     name: str
@@ -38,3 +42,4 @@ class FormatSpec:
     ) = None
     group_bytes: int = 0
     in_processes: bool = True
+    version_key: tuple[str, ...] = ()

@@ -5,12 +5,19 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from ingest.limits import MAX_FILE_BYTES
+from ingest.limits import (
+    MAX_CSV_COLUMNS,
+    MAX_FIELD_CHARS,
+    MAX_FILE_BYTES,
+    MAX_RAW_RECORD_CHARS,
+    MAX_RECORDS_PER_FILE,
+)
 from ingest.models import JsonRecord, ParsedRecord, ParseOutcome, ParseResult, Quarantined, Rejected
 from ingest.parse.formats.spec import FormatSpec
 from ingest.parse.formats.titles_common import (
@@ -108,16 +115,17 @@ class _CsvFile:
     """One decoded file being read row by row; keeps the physical lines only once a row needs quarantining."""
 
     def __init__(self, text: str, source_file: str, options: CsvOptions):
-        self.text = text.replace("\x00", "\ufffd") if "\x00" in text else text
+        self.text = text
         self.source_file = source_file
         self.options = options
         self._lines: list[str] | None = None
+        self._row_lines: list[str] = []
+        self.too_wide: int | None = None
+        self._row_span = (0, 0)
 
     def outcomes(self) -> list[ParseOutcome]:
         options = self.options
-        reader = csv.reader(
-            io.StringIO(self.text, newline=""), delimiter=options.delimiter, quotechar=options.quotechar
-        )
+        reader = csv.reader(self._read_lines(), delimiter=options.delimiter, quotechar=options.quotechar)
         rows = self._rows(reader)
         header: list[str] | None = None
         outcomes: list[ParseOutcome] = []
@@ -129,35 +137,51 @@ class _CsvFile:
                 outcomes.append(item)
                 continue
             header = item[2]
+        if header is None and self.too_wide is not None:
+            return [*outcomes, self._rest(self.too_wide)]
         if header is None:
             reason = f"no header row: the file has fewer than {options.header_row} row(s)"
+            return [*outcomes, Quarantined(self.source_file, self.source_file, reason, raw_text(self.text.encode()))]
+        if len(header) > MAX_CSV_COLUMNS:
+            reason = (
+                f"header has {len(header)} columns, more than {MAX_CSV_COLUMNS} columns: the file is not read;"
+                " deliver fewer columns"
+            )
             return [*outcomes, Quarantined(self.source_file, self.source_file, reason, raw_text(self.text.encode()))]
         keys = _record_keys(header)
         lookup = _header_lookup(keys)
         mapping, missing = _mapping(options, lookup)
-        if missing:
-            names = ", ".join(f"{s!r} (mapped to {n})" for n, s in missing.items())
-            reason = f"header(s) missing from the file: {names}; the header row has {keys}"
+        refused = _header_problem(keys, missing)
+        if refused:
             for item in rows:
                 if isinstance(item, Quarantined):
                     outcomes.append(item)
                 else:
-                    outcomes.append(self._quarantine(item[0], item[1], reason))
+                    outcomes.append(self._quarantine(item[0], item[1], refused))
             if not outcomes:
-                outcomes.append(Quarantined(self.source_file, self.source_file, reason, self.text[:10_000]))
+                outcomes.append(Quarantined(self.source_file, self.source_file, refused, self.text[:10_000]))
             return outcomes
         converter, indexes, pick = _converter(mapping, lookup, options)
         width = len(keys)
+        has_nul = "\x00" in self.text
+        limit = len(outcomes) + MAX_RECORDS_PER_FILE
         for item in rows:
+            if len(outcomes) >= limit:
+                outcomes.append(self._rest(item))
+                break
             if isinstance(item, Quarantined):
                 outcomes.append(item)
                 continue
             first, last, row = item
+            if has_nul:  # a value's NUL is stored as U+FFFD (PostgreSQL text cannot hold NUL; see the README)
+                row = [value.replace("\x00", "\ufffd") for value in row]
             if len(row) != width:
                 reason = f"row has {len(row)} fields, the header has {width}"
                 outcomes.append(self._quarantine(first, last, reason))
                 continue
             outcomes.append(self.row_outcome(converter, keys, pick, first, last, row))
+        if self.too_wide is not None and len(outcomes) < limit:
+            outcomes.append(self._rest(self.too_wide))
         return outcomes
 
     def row_outcome(
@@ -178,27 +202,114 @@ class _CsvFile:
         columns["record"] = record
         return ParsedRecord(self.source_file, f"{self.source_file}:line {first}", record_hash, columns)
 
+    def _read_lines(self) -> Iterator[str]:
+        """The text's lines one by one (see _lines), each also kept in _row_lines until the next row starts.
+
+        A line with more than MAX_CSV_COLUMNS fields ends the reading (the csv module would build all of them):
+        `too_wide` is then its number, and the file from there on is one quarantine row."""
+        delimiter, quotechar = self.options.delimiter, self.options.quotechar
+        for number, line in enumerate(_lines(self.text), start=1):
+            if line.count(delimiter) >= MAX_CSV_COLUMNS and _fields_at_least(line, delimiter, quotechar):
+                self.too_wide = number
+                return
+            self._row_lines.append(line)
+            yield line
+
     def _rows(self, reader: Any) -> Any:
         """(first line, last line, fields) per non-blank row; a row the csv module rejects becomes Quarantined."""
         last = 0
         while True:
+            self._row_lines = []
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as err:
                 first, last = last + 1, max(reader.line_num, last + 1)
-                yield self._quarantine(first, last, f"unreadable CSV row: {err}")
+                self._row_span = (first, last)
+                reason = f"unreadable CSV row: {err}"
+                if "field limit" in str(err):
+                    reason = f"field too long: a field holds more characters than the limit {MAX_FIELD_CHARS}"
+                yield self._quarantine(first, last, reason)
                 continue
             first, last = last + 1, reader.line_num
-            if row:
-                yield first, last, row
+            self._row_span = (first, last)
+            if not row:
+                continue
+            longest = max(row, key=len)
+            if len(longest) > MAX_FIELD_CHARS:
+                number = row.index(longest) + 1
+                reason = f"field too long: column {number} has {len(longest)} characters, limit {MAX_FIELD_CHARS}"
+                yield self._quarantine(first, last, reason)
+                continue
+            yield first, last, row
+
+    def _rest(self, item: Any) -> Quarantined:
+        """The file from this row (or line number) on, as one quarantine row: the file has more rows than
+        MAX_RECORDS_PER_FILE, or this line more fields than MAX_CSV_COLUMNS."""
+        if isinstance(item, int):
+            first = item
+            reason = (
+                f"line {first} has more than {MAX_CSV_COLUMNS} columns (fields), the limit: the file from this line"
+                " on was not read"
+            )
+        else:
+            first = item[0] if isinstance(item, tuple) else int(item.source_location.rsplit(" ", 1)[-1])
+            reason = (
+                f"file has more than {MAX_RECORDS_PER_FILE} rows: rows from line {first} on were not read;"
+                " deliver smaller files"
+            )
+        offset = _line_offset(self.text, first)
+        rest = raw_text(self.text[offset : offset + MAX_RAW_RECORD_CHARS + 1].encode("utf-8", "surrogatepass"))
+        return Quarantined(self.source_file, f"{self.source_file}:line {first}", reason, rest)
 
     def _quarantine(self, first: int, last: int, reason: str) -> Quarantined:
+        if (first, last) == self._row_span:  # the row just read: its lines are at hand
+            raw = "".join(self._row_lines)
+            return Quarantined(self.source_file, f"{self.source_file}:line {first}", reason, raw)
         if self._lines is None:
             self._lines = io.StringIO(self.text, newline="").readlines()
         raw = "".join(self._lines[first - 1 : last])
         return Quarantined(self.source_file, f"{self.source_file}:line {first}", reason, raw)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Any:
+    """The lines of the text with their line ends, as io.StringIO(text, newline="") reads them, one at a time (a
+    StringIO holds a second, up to four times larger, copy of the text)."""
+    return (match.group() for match in _LINE.finditer(text))
+
+
+def _fields_at_least(line: str, delimiter: str, quotechar: str) -> bool:
+    """Whether a line holds more than MAX_CSV_COLUMNS fields: its delimiters outside quoted values (a value
+    spanning lines counts as if it ended with the line, which can only count fewer)."""
+    outside = re.sub(f"{re.escape(quotechar)}[^{re.escape(quotechar)}]*{re.escape(quotechar)}", "", line)
+    return outside.count(delimiter) >= MAX_CSV_COLUMNS
+
+
+def _line_offset(text: str, number: int) -> int:
+    """Where line `number` (from 1, as _lines counts) starts in the text."""
+    offset = 0
+    for _, match in zip(range(number - 1), _LINE.finditer(text), strict=False):
+        offset = match.end()
+    return offset
+
+
+def _header_problem(keys: list[str], missing: Mapping[str, str]) -> str | None:
+    """Why no row of a file with this header can be loaded (a field name holding NUL, mapped headers missing), or
+    None. A NUL is never changed into another character: the rows are quarantined as delivered."""
+    with_nul = [str(index + 1) for index, key in enumerate(keys) if "\x00" in key]
+    if with_nul:
+        return (
+            f"NUL character in the field name of header column(s) {', '.join(with_nul)}: PostgreSQL cannot store it"
+            " and it is not replaced; the rows are quarantined as delivered"
+        )
+    if missing:
+        names = ", ".join(f"{s!r} (mapped to {n})" for n, s in missing.items())
+        return f"header(s) missing from the file: {names}; the header row has {keys}"
+    return None
 
 
 def _mapping(options: CsvOptions, lookup: Mapping[str, int]) -> tuple[dict[str, str], dict[str, str]]:
@@ -247,9 +358,6 @@ def _header_lookup(keys: list[str]) -> dict[str, int]:
 DDL = title_table_ddl("csv_titles")
 
 
-_FIELD_LIMIT = csv.field_size_limit()
-
-
 def parse_csv_columnar(
     data: bytes, source_file: str, options: Mapping[str, Any] | None = None
 ) -> Sequence[ParseResult]:
@@ -285,7 +393,7 @@ def _columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None) 
         return None
     header_end = data.find(b"\n")
     header_line = data[: header_end if header_end >= 0 else len(data)].decode("utf-8").rstrip("\r")
-    if not header_line or parsed.quotechar in header_line:
+    if not header_line or parsed.quotechar in header_line or header_line.count(parsed.delimiter) >= MAX_CSV_COLUMNS:
         return None
     header = next(csv.reader([header_line], delimiter=parsed.delimiter, quotechar=parsed.quotechar))
     keys = _record_keys(header)
@@ -306,11 +414,11 @@ def _columnar(data: bytes, source_file: str, options: Mapping[str, Any] | None) 
         ),
     )  # fmt: skip
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if table.num_rows == 0 or lines != table.num_rows + 1:  # one physical line per row, no blank lines
+    if not 0 < table.num_rows <= MAX_RECORDS_PER_FILE or lines != table.num_rows + 1:  # one line a row, none blank
         return None
     columns = [table.column(index).combine_chunks() for index in range(len(keys))]
-    if len(data) > _FIELD_LIMIT and any(pc.max(pc.binary_length(c)).as_py() > _FIELD_LIMIT for c in columns):
-        return None  # the csv module refuses such a field: the row is quarantined
+    if len(data) > MAX_FIELD_CHARS and any(pc.max(pc.binary_length(c)).as_py() > MAX_FIELD_CHARS for c in columns):
+        return None  # a field may be over the limit (bytes >= characters): the row parser quarantines its row
     converter, indexes, pick = _converter(mapping, lookup, parsed)
     plain = tc.plain_text(data)
     titles = tc.convert(converter, dict(zip(converter.names, (columns[i] for i in indexes), strict=True)), not plain)
@@ -343,4 +451,7 @@ def parse_csv_files(
     return [parse_csv_columnar(data, source_file, options) for data, source_file in files]
 
 
-FORMAT = FormatSpec("csv", "csv_titles", TITLE_COLUMNS, parse_csv_records, DDL, parse_csv_files, in_processes=False)
+FORMAT = FormatSpec(
+    "csv", "csv_titles", TITLE_COLUMNS, parse_csv_records, DDL, parse_csv_files, in_processes=False,
+    version_key=("provider_asset_id",),
+)  # fmt: skip

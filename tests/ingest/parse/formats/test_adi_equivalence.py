@@ -53,6 +53,8 @@ def _ref_parse_xml(data: bytes) -> Element:
         raise _RefXmlRejected(f"malformed XML: {err}", getattr(err, "position", None)) from None
     except DefusedXmlException as err:
         raise _RefXmlRejected(f"forbidden XML construct: {err!r}") from None
+    except LookupError as err:  # an encoding Python does not know
+        raise _RefXmlRejected(f"malformed XML: {err}") from None
     for element in root.iter():
         for name, value in element.attrib.items():
             if len(value) > MAX_FIELD_CHARS:
