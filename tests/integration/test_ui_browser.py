@@ -194,6 +194,9 @@ def _token(url: str, user: tuple[str, str]) -> str:
         return str(json.loads(response.read())["access_token"])
 
 
+PROVIDER_DAGS = tuple(f"ingest_{name}" for name in ("demo_adi", "demo_api", "demo_avails", "demo_mec", "eidr_registry"))
+
+
 @pytest.fixture(scope="module")
 def airflow(test_env: dict[str, str], ui_warehouse: str, artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """`airflow api-server` on the session's metadata DB, the DAGs serialized, a scene set through its REST API:
@@ -217,6 +220,7 @@ def airflow(test_env: dict[str, str], ui_warehouse: str, artifacts_dir: Path, tm
     )
     log_dir = Path(test_env["MEDIA_ARTIFACTS_DIR"]) / "ui_browser"
     runs: list[tuple[str, str]] = []
+    paused: dict[str, bool] = {}
     site: Airflow | None = None
     # the API server alone, and only the users above: the pages are read as the logged-in operator, a viewer
     with running_airflow(env, log_dir, components=["api-server"], timeout=WAIT_SECONDS, all_admins=False) as server:
@@ -224,6 +228,10 @@ def airflow(test_env: dict[str, str], ui_warehouse: str, artifacts_dir: Path, tm
             site = Airflow(
                 server.base_url, _token(server.base_url, ADMIN), test_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
             )
+            # every provider DAG unpaused (other tests share this metadata DB and may have left one paused)
+            for dag_id in PROVIDER_DAGS:
+                paused[dag_id] = site.api("GET", f"/api/v2/dags/{dag_id}")["is_paused"]
+                site.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
             for dag_id in ("ingest_demo_adi", "ingest_demo_mec"):
                 run = site.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})
                 runs.append((dag_id, run["dag_run_id"]))
@@ -241,6 +249,9 @@ def airflow(test_env: dict[str, str], ui_warehouse: str, artifacts_dir: Path, tm
             for dag_id, run_id in runs if site else []:
                 with contextlib.suppress(urllib.error.URLError):
                     site.api("DELETE", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id)}")  # type: ignore[union-attr]
+            for dag_id, was_paused in paused.items() if site else []:
+                with contextlib.suppress(urllib.error.URLError):
+                    site.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": was_paused})  # type: ignore[union-attr]
 
 
 # --- headless Chromium, driven over the DevTools protocol ---------------------------------------------------------
