@@ -112,17 +112,27 @@ def test_cli_loads_the_demo_days_and_reconciles(
     summary = result.summary
     days = (mec if fmt == "mec" else avails)["days"]
     assert summary["records_read"] == sum(d["records" if fmt == "mec" else "rows"] for d in days)
-    assert summary["records_quarantined"] == sum(d["broken"] for d in days) == 3
     assert summary["records_read"] == summary["records_loaded"] + summary["records_quarantined"]
     table = get_format(fmt).table
     with warehouse.cursor() as cur:
         cur.execute(f"select count(*), count(distinct batch_id) from raw.{table} where provider_id = %s", (provider,))
         assert cur.fetchone() == (summary["records_loaded"], 1)
-        cur.execute("select count(*) from raw.quarantine where provider_id = %s", (provider,))
-        assert cur.fetchone()[0] == summary["records_quarantined"]
+        # the broken records, and (one batch over three days) the earlier deliveries of assets a later day updates
+        cur.execute(
+            "select count(*) filter (where reason not like 'duplicate in the batch:%%'), count(*)"
+            " from raw.quarantine where provider_id = %s",
+            (provider,),
+        )
+        assert cur.fetchone() == (sum(d["broken"] for d in days), summary["records_quarantined"])
+        assert sum(d["broken"] for d in days) == 3
         cur.execute(
             "select records_read, records_loaded, records_quarantined, source_format from raw.ingest_batches"
             " where provider_id = %s",
             (provider,),
         )
-        assert cur.fetchone() == (summary["records_read"], summary["records_loaded"], 3, fmt)
+        assert cur.fetchone() == (
+            summary["records_read"],
+            summary["records_loaded"],
+            summary["records_quarantined"],
+            fmt,
+        )
