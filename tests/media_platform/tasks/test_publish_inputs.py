@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg2
@@ -15,21 +16,15 @@ from media_platform.tasks.publish_inputs import (
 )
 
 
-@pytest.fixture()
-def inputs_db(warehouse_dsn: str) -> Iterator[psycopg2.extensions.connection]:
-    """A database of its own with the tables the fingerprint reads (the shared one holds other tests' batches)."""
-    name = f"publish_inputs_{datetime.now(UTC):%H%M%S%f}"
+@contextmanager
+def own_database(warehouse_dsn: str, prefix: str) -> Iterator[psycopg2.extensions.connection]:
+    """A database of its own on the warehouse server (the shared one holds other tests' batches), dropped after."""
+    name = f"{prefix}_{datetime.now(UTC):%H%M%S%f}"
     admin = psycopg2.connect(warehouse_dsn)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f"create database {name}")
     conn = psycopg2.connect(warehouse_dsn.rsplit("/", 1)[0] + f"/{name}")
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            "create schema raw; create schema eidr;"
-            " create table raw.ingest_batches (batch_id text primary key, finished_at timestamptz not null);"
-            " create table eidr.overrides (asset_key text, decided_at timestamptz, superseded_at timestamptz)"
-        )
     try:
         yield conn
     finally:
@@ -37,6 +32,19 @@ def inputs_db(warehouse_dsn: str) -> Iterator[psycopg2.extensions.connection]:
         with admin.cursor() as cur:
             cur.execute(f"drop database {name}")
         admin.close()
+
+
+@pytest.fixture()
+def inputs_db(warehouse_dsn: str) -> Iterator[psycopg2.extensions.connection]:
+    """Its own database with the tables the fingerprint reads."""
+    with own_database(warehouse_dsn, "publish_inputs") as conn:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "create schema raw; create schema eidr;"
+                " create table raw.ingest_batches (batch_id text primary key, finished_at timestamptz not null);"
+                " create table eidr.overrides (asset_key text, decided_at timestamptz, superseded_at timestamptz)"
+            )
+        yield conn
 
 
 def _execute(conn: psycopg2.extensions.connection, statement: str) -> None:
@@ -72,18 +80,5 @@ def test_the_last_published_fingerprint_is_the_one_recorded(inputs_db: psycopg2.
 
 
 def test_a_fresh_warehouse_has_a_fingerprint(warehouse_dsn: str) -> None:
-    name = f"publish_inputs_empty_{datetime.now(UTC):%H%M%S%f}"
-    admin = psycopg2.connect(warehouse_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"create database {name}")
-    try:
-        conn = psycopg2.connect(warehouse_dsn.rsplit("/", 1)[0] + f"/{name}")
-        try:
-            assert current_fingerprint(conn, "p") != current_fingerprint(conn, "q")
-        finally:
-            conn.close()
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"drop database {name}")
-        admin.close()
+    with own_database(warehouse_dsn, "publish_inputs_empty") as conn:
+        assert current_fingerprint(conn, "p") != current_fingerprint(conn, "q")
