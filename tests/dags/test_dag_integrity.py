@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from media_platform.tasks.ingest_cli import INTERVAL_END, INTERVAL_START
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAGS_DIR = PROJECT_ROOT / "dags"
 
@@ -48,7 +50,13 @@ def test_provider_dag_shape(monkeypatch: pytest.MonkeyPatch, test_env: dict[str,
     configured = sorted(path.stem for path in (PROJECT_ROOT / "include" / "providers").glob("*.yaml"))
     tests = dag.get_task("transform_staging.test")
     assert tests.select == "tag:format_adi"
-    assert tests.vars == {"providers": configured, "provider_id": "demo_adi"}
+    # ... and of those, the batches of the run's data interval (templated: the run's interval or its delivery's)
+    assert tests.vars == {
+        "providers": configured,
+        "provider_id": "demo_adi",
+        "test_interval_start": INTERVAL_START,
+        "test_interval_end": INTERVAL_END,
+    }
     assert dag.get_task("transform_staging.deploy_views").vars == {"providers": configured}
     assert [outlet.uri for outlet in dag.get_task("staging_ready").outlets] == ["media-platform://staging/demo_adi"]
     assert dag.doc_md and "demo_adi" in dag.doc_md

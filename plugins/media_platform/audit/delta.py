@@ -17,6 +17,8 @@ IS_REMOVED = "is_removed"
 # The audit's own tables, beside the marts in the audit schema; publish writes the watermarks in its transaction.
 WATERMARKS_TABLE = "publish_watermarks"
 QUARANTINE_TABLE = "quarantine"
+# The delta the audit validates is copied into a small table of its own first (see snapshot_delta).
+SNAPSHOT_PREFIX = "_audit_delta__"
 
 _CONTROL_DDL = """
 create table if not exists {watermarks} (
@@ -170,3 +172,33 @@ def not_quarantined(schema: str, table: str, key: Sequence[str], alias: str = "s
     return sql.SQL(
         "not exists (select from {} as q where q.table_name = {} and q.is_open and q.record_key = {})"
     ).format(sql.Identifier(schema, QUARANTINE_TABLE), sql.Literal(table), key_json(key, alias))
+
+
+def snapshot_name(table: str) -> str:
+    """The table holding `table`'s delta while the audit validates it."""
+    return f"{SNAPSHOT_PREFIX}{table}"
+
+
+def snapshot_delta(cur: psycopg2.extensions.cursor, schema: str, table: str, delta: Delta, live_only: bool) -> int:
+    """Copy the delta's rows (live ones only when live_only) into schema.snapshot_name(table), analysed; returns
+    their count.
+
+    The validation's queries then read a table of the delta's size with statistics of its own. Read in place, a
+    delta of rows newer than the mart's last ANALYZE is estimated at one row, and a self-join (the uniqueness
+    check) runs as a nested loop: 168 s for 10k rows of a 1M-row mart, 0.05 s on the analysed copy."""
+    snapshot = sql.Identifier(schema, snapshot_name(table))
+    live = sql.SQL(" and not s.{}").format(sql.Identifier(IS_REMOVED)) if live_only else sql.SQL("")
+    cur.execute(sql.SQL("drop table if exists {}").format(snapshot))
+    cur.execute(
+        sql.SQL("create unlogged table {} as select * from {} as s where {}{}").format(
+            snapshot, sql.Identifier(schema, table), delta_condition(delta), live
+        )
+    )
+    rows = cur.rowcount
+    cur.execute(sql.SQL("analyze {}").format(snapshot))
+    return rows
+
+
+def drop_snapshot(cur: psycopg2.extensions.cursor, schema: str, table: str) -> None:
+    """Drop the table snapshot_delta made."""
+    cur.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(schema, snapshot_name(table))))

@@ -174,9 +174,15 @@ def run_audit(
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
             context = _file_context(gx_root_dir)
             for table in to_validate:
-                validation = _validate(
-                    context, conn, warehouse_url, schema, table, keys[table], columns[table], planned[table]
-                )
+                try:
+                    validation = _validate(
+                        context, conn, warehouse_url, schema, table, keys[table], columns[table], planned[table]
+                    )
+                finally:
+                    conn.rollback()  # a failed validation's statement must not keep the drop from running
+                    with conn.cursor() as cur:
+                        deltas.drop_snapshot(cur, schema, table)
+                    conn.commit()
                 statistics[table] = dict(validation.statistics)
                 for outcome in validation.results:
                     if outcome.success:
@@ -227,7 +233,8 @@ def _validate(
     columns: Mapping[str, str],
     delta: Delta,
 ) -> Any:
-    """Run the table's suite on a GX query asset over its delta's live rows; every failing row's key comes back."""
+    """Run the table's suite on a GX query asset over a snapshot of its delta's live rows; every failing row's key
+    comes back."""
     import great_expectations as gx
 
     context.save_config_variable(CONNECTION_VARIABLE, sqlalchemy_url(warehouse_url, schema))
@@ -238,16 +245,12 @@ def _validate(
         datasource = context.data_sources.add_postgres(
             name=DATASOURCE_NAME, connection_string="${" + CONNECTION_VARIABLE + "}"
         )
-    live = (
-        sql.SQL(" and not s.{}").format(sql.Identifier(deltas.IS_REMOVED))
-        if deltas.IS_REMOVED in columns
-        else sql.SQL("")
-    )
-    query = (
-        sql.SQL("select * from {} as s where {}{}")
-        .format(sql.Identifier(schema, table), deltas.delta_condition(delta), live)
-        .as_string(conn)
-    )
+    with conn.cursor() as cur:
+        rows = deltas.snapshot_delta(cur, schema, table, delta, live_only=deltas.IS_REMOVED in columns)
+    conn.commit()
+    log.info("audit %s.%s: %d live row(s) of the delta copied to %s for validation", schema, table, rows,
+             deltas.snapshot_name(table))  # fmt: skip
+    query = sql.SQL("select * from {}").format(sql.Identifier(schema, deltas.snapshot_name(table))).as_string(conn)
     if table in datasource.get_asset_names():
         datasource.delete_asset(table)
     asset = datasource.add_query_asset(name=table, query=query, batch_metadata={"delta": delta.describe()})

@@ -98,6 +98,7 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings, provi
     from airflow.sdk import DAG, TaskGroup
 
     from media_platform.tasks.extract_load import build_extract_load_task
+    from media_platform.tasks.ingest_cli import INTERVAL_END, INTERVAL_START
 
     with DAG(
         dag_id=config.dag_id,
@@ -117,7 +118,13 @@ def build_provider_dag(config: ProviderConfig, settings: PlatformSettings, provi
         if settings.deadline_alerts:
             extract_load.on_execute_callback = [deadline_guard_callback()]
         with TaskGroup("transform_staging") as staging:
-            own_slice = dbt_vars(providers, provider_id=config.provider_id)
+            # the provider's rows of the run's data interval: the test costs the delivery, not the history
+            own_slice = dbt_vars(
+                providers,
+                provider_id=config.provider_id,
+                test_interval_start=INTERVAL_START,
+                test_interval_end=INTERVAL_END,
+            )
             tests = dbt_test_task("test", config.dbt_staging_selector, settings, own_slice)
             deploy_views_task(settings, dbt_vars(providers)) >> tests
         ready = EmptyOperator(task_id="staging_ready", outlets=[staging_asset(config.provider_id)])

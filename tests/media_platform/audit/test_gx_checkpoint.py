@@ -8,6 +8,7 @@ import psycopg2
 import pytest
 from audit_cases import TABLES, audit, execute, open_quarantine, validation_pages
 
+from media_platform.audit.delta import SNAPSHOT_PREFIX, snapshot_name
 from media_platform.audit.gx_checkpoint import AuditFailed, raise_for_result, run_audit, sqlalchemy_url
 
 
@@ -161,3 +162,21 @@ def test_a_fixed_record_leaves_the_quarantine(
 
     assert [entry.record_key for entry in first.quarantined] == [{"asset_key": "acme:m1"}]
     assert second.quarantined == [] and open_quarantine(warehouse, marts) == []
+
+
+def test_the_delta_is_validated_from_a_copy_that_is_dropped_afterwards(
+    warehouse: psycopg2.extensions.connection, warehouse_dsn: str, marts: str, tmp_path: Path
+) -> None:
+    execute(warehouse, f"update {marts}.titles set asset_key = 'acme:m1' where asset_key = 'acme:m2'")
+
+    result = audit(warehouse_dsn, marts, TABLES, tmp_path)
+
+    assert not result.success  # a failing validation drops its copy too
+    with warehouse.cursor() as cur:
+        cur.execute(
+            "select tablename from pg_tables where schemaname = %s and starts_with(tablename, %s)",
+            (marts, SNAPSHOT_PREFIX),
+        )
+        assert cur.fetchall() == []
+    (page,) = validation_pages(result, "titles")
+    assert snapshot_name("titles") in page.read_text(), "the validated batch is the delta's copy"
