@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from demo_feeds.eidr_registry import render_csv
+from demo_feeds.eidr_registry import CSV_COLUMNS, render_csv
 from ingest import contract
 from ingest.eidr import canonical_eidr, check_character
 from local_stack.airflow_components import AirflowComponents, running_airflow
@@ -72,15 +72,11 @@ def registry_csv() -> bytes:
         (HAMLET_1996, "Hamlet", "1996", "PT4H02M", "Kenneth Branagh"),
         (make_id("The Fortune Cookie|1966"), "The Fortune Cookie", "1966", "PT2H05M", "Billy Wilder"),
     ]
-    return render_csv(
-        [
-            {"ID": eidr_id, "ResourceName": name, "AlternateResourceName": "", "ReferentType": "Movie",
-             "StructuralType": "Abstraction", "ReleaseDate": year, "ApproximateLength": length,
-             "CountryOfOrigin": "GB", "Directors": director, "ParentID": "", "SeasonNumber": "",
-             "EpisodeNumber": "", "Status": "valid"}
-            for eidr_id, name, year, length, director in films
-        ]  # fmt: skip
-    )
+    # CSV_COLUMNS: ID, ResourceName, AlternateResourceName, ReferentType, StructuralType, ReleaseDate,
+    # ApproximateLength, CountryOfOrigin, Directors, ParentID, SeasonNumber, EpisodeNumber, Status
+    rows = [(i, name, "", "Movie", "Abstraction", year, length, "GB", who, "", "", "", "valid") for i, name, year,
+            length, who in films]  # fmt: skip
+    return render_csv([dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows])
 
 
 FEED_CSV = (
@@ -232,9 +228,8 @@ def test_a_decision_in_required_actions_becomes_an_override_and_reaches_reportin
     timed_out = by_asset[TIMED_OUT]["task_instance"]
     detail = reviewer("GET", path.replace(f"/{ti['map_index']}/", f"/{timed_out['map_index']}/"))
     assert detail["chosen_options"] == [LEAVE_IN_REVIEW] and detail["responded_by_user"] is None
-    assert deployment.warehouse_rows("select count(*) from eidr.overrides where asset_key = %s", (TIMED_OUT,)) == [
-        (0,)
-    ]
+    overridden = "select count(*) from eidr.overrides where asset_key = %s"
+    assert deployment.warehouse_rows(overridden, (TIMED_OUT,)) == [(0,)]
 
     # the next publish builds (the override changed its inputs) and publishes the decision
     publish(components, admin)
