@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(os.environ["WAREHOUSE_DSN"], start, settings))
     audit_state = last_task_state(PUBLISH_DAG_ID, "audit_marts") if all(ingested) else "not run"
     print(f"GX checkpoint audit_marts: {audit_state}" + (" (see the GX data docs)" if audit_state == "failed" else ""))
+    print("EIDR review queue: work it in Airflow (make airflow, trigger eidr_review, Browse -> Required Actions)")
     return 0 if published else 1
 
 
