@@ -36,6 +36,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 db: venv
 	@$(RUN) python -c 'from local_stack import devenv; w, m = devenv.database_urls(); print("warehouse:", w.split("@")[-1], " airflow metadata:", m.split("@")[-1])'
+	@$(RUN) python -m media_platform.warehouse.roles
 
 airflow-db: db
 	@$(RUN) airflow db migrate > .local/airflow-db-migrate.log 2>&1 || (tail -30 .local/airflow-db-migrate.log; exit 1)

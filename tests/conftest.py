@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg2
@@ -42,10 +44,13 @@ def _admin(url: str, *statements: tuple[str, tuple]) -> list:
 def pytest_configure(config: pytest.Config) -> None:
     """Point Airflow, dbt, GX and the ingest CLI at the test databases before anything imports Airflow."""
     env = devenv.environment(warehouse_db=TEST_WAREHOUSE_DB, airflow_db=TEST_AIRFLOW_DB)
+    for role in devenv.WAREHOUSE_ROLES:  # configured servers may have none: the tests connect as the admin
+        env.setdefault(f"WAREHOUSE_{role.upper()}_PASSWORD", "")
     env["AIRFLOW_HOME"] = str(devenv.LOCAL_DIR / f"airflow_test{_SUFFIX}")
     env["MEDIA_ARTIFACTS_DIR"] = str(devenv.LOCAL_DIR / f"artifacts_test{_SUFFIX}")
     env["MEDIA_DROP_ROOT"] = str(devenv.LOCAL_DIR / f"drop_test{_SUFFIX}")
-    env["AIRFLOW_CONN_WAREHOUSE"] = env["WAREHOUSE_DSN"]
+    for conn_id in ("WAREHOUSE", "WAREHOUSE_INGEST", "WAREHOUSE_PUBLISH"):  # the admin for every role's connection
+        env[f"AIRFLOW_CONN_{conn_id}"] = env["WAREHOUSE_DSN"]
     env["MEDIA_TASK_RETRIES"] = "0"
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     url = env["WAREHOUSE_DSN"]
@@ -100,3 +105,26 @@ def scratch_schema(warehouse: psycopg2.extensions.connection, request: pytest.Fi
     yield name
     with warehouse.cursor() as cur:
         cur.execute(f"drop schema if exists {name} cascade")
+
+
+@pytest.fixture(scope="session")
+def own_server_dir() -> Iterator[Callable[[str], Path]]:
+    """Make `own_server_dir(name)`: a new data folder for an embedded PostgreSQL of a test's own (one the test may
+    stop and restart; the session's server is shared and never restarted). The folders are under .local, not in
+    pytest's temporary directory, which pytest keeps private to this user while the server runs as another one when
+    tests run as root. Every server started in them is stopped, and the folders removed, after the session."""
+    from local_stack import postgres
+
+    made: list[Path] = []
+
+    def make(name: str) -> Path:
+        path = devenv.LOCAL_DIR / "test_servers" / f"{name}-{uuid.uuid4().hex[:8]}" / "pgdata"
+        made.append(path)
+        return path
+
+    try:
+        yield make
+    finally:
+        for path in made:
+            postgres.stop(path)
+            shutil.rmtree(path.parent, ignore_errors=True)

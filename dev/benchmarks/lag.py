@@ -210,6 +210,8 @@ def warehouse_env(base: Mapping[str, str], dsn: str) -> dict[str, str]:
         **base,
         "WAREHOUSE_DSN": dsn,
         "AIRFLOW_CONN_WAREHOUSE": dsn,
+        "AIRFLOW_CONN_WAREHOUSE_INGEST": dsn,
+        "AIRFLOW_CONN_WAREHOUSE_PUBLISH": dsn,
         "WAREHOUSE_HOST": parts.hostname or "127.0.0.1",
         "WAREHOUSE_PORT": str(parts.port or 5432),
         "WAREHOUSE_USER": parts.username or "postgres",

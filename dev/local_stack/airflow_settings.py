@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,10 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+DEFAULT_PATH = PROJECT_ROOT / "airflow_settings.yaml"
+# In AIRFLOW_HOME: a digest of the settings last applied there (no secret in it), so a command that finds them
+# changed (the embedded server on a new port, new passwords) applies them again before it runs.
+APPLIED_STAMP = "airflow_settings.applied"
 
 
 class SettingsFileError(ValueError):
@@ -96,11 +103,42 @@ def apply_settings(settings: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     return {kind: len(items) for kind, items in settings.items()}
 
 
+def fingerprint(settings: dict[str, list[dict[str, Any]]]) -> str:
+    """A digest of the expanded settings: equal exactly when the same connections, pools and variables apply."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _stamp(environ: dict[str, str]) -> Path | None:
+    home = environ.get("AIRFLOW_HOME")
+    return Path(home) / APPLIED_STAMP if home else None
+
+
+def reapply_if_changed(environ: dict[str, str], path: Path = DEFAULT_PATH) -> bool:
+    """Apply the settings again (in a child process, which imports Airflow) when they differ from the ones last
+    applied to this AIRFLOW_HOME, e.g. the embedded server came back on another port; returns whether it did.
+    Nothing happens where they were never applied (`make setup` applies them after migrating the metadata DB)."""
+    stamp = _stamp(environ)
+    if stamp is None or not stamp.exists():
+        return False
+    if stamp.read_text().strip() == fingerprint(load_settings(path, environ)):
+        return False
+    command = [sys.executable, "-m", "local_stack.airflow_settings", str(path)]
+    result = subprocess.run(command, env=environ, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SettingsFileError(f"re-applying {path} failed:\n{(result.stdout + result.stderr)[-2000:]}")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("path", nargs="?", type=Path, default=PROJECT_ROOT / "airflow_settings.yaml")
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
-    counts = apply_settings(load_settings(args.path))
+    settings = load_settings(args.path)
+    counts = apply_settings(settings)
+    stamp = _stamp(dict(os.environ))
+    if stamp is not None:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(fingerprint(settings) + "\n")
     print(", ".join(f"{count} {kind}" for kind, count in counts.items()) + f" applied from {args.path}")
     return 0
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from local_stack import postgres
+from local_stack import airflow_settings, postgres
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = PROJECT_ROOT / ".local"
@@ -41,8 +41,26 @@ def database_urls(warehouse_db: str = "warehouse", airflow_db: str = "airflow") 
     if warehouse or metadata:
         raise SystemExit("Set both MEDIA_WAREHOUSE_URL and MEDIA_AIRFLOW_DB_URL, or neither (embedded PostgreSQL).")
     port = postgres.start()
-    base = f"postgresql://postgres:postgres@127.0.0.1:{port}"  # trust auth; cosmos wants a password
+    base = f"postgresql://postgres:{postgres.password('postgres')}@127.0.0.1:{port}"  # kept in .local, mode 0600
     return f"{base}/{warehouse_db}", f"{base}/{airflow_db}"
+
+
+# The warehouse roles (media_platform.warehouse.roles) and the variables their passwords are read from.
+WAREHOUSE_ROLES = ("ingest_writer", "transformer", "publisher", "reporting_reader")
+
+
+def role_passwords(environ: dict[str, str]) -> dict[str, str]:
+    """WAREHOUSE_<ROLE>_PASSWORD for each role: the configured ones if set, else (embedded server) generated at
+    set-up and kept in .local/pgpasswords.json."""
+    embedded = not environ.get("MEDIA_WAREHOUSE_URL")
+    passwords = {}
+    for role in WAREHOUSE_ROLES:
+        variable = f"WAREHOUSE_{role.upper()}_PASSWORD"
+        if environ.get(variable):
+            passwords[variable] = environ[variable]
+        elif embedded:
+            passwords[variable] = postgres.password(role)
+    return passwords
 
 
 def environment(warehouse_db: str = "warehouse", airflow_db: str = "airflow") -> dict[str, str]:
@@ -76,11 +94,19 @@ def environment(warehouse_db: str = "warehouse", airflow_db: str = "airflow") ->
         "WAREHOUSE_PASSWORD": wh.password or "",
         "WAREHOUSE_DB": wh.path.lstrip("/"),
         "WAREHOUSE_DSN": warehouse_url,
+        # The roles migration (`make setup`; a deploy runs it with its own admin URL) connects with this one.
+        "WAREHOUSE_ADMIN_DSN": warehouse_url,
+        **role_passwords({**_dotenv(), **os.environ}),
         "MEDIA_DROP_ROOT": os.environ.get("MEDIA_DROP_ROOT", str(LOCAL_DIR / "drop")),
         "MEDIA_ARTIFACTS_DIR": os.environ.get("MEDIA_ARTIFACTS_DIR", str(LOCAL_DIR / "artifacts")),
         "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / p) for p in PYTHONPATH_DIRS),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    # The embedded server keeps its port across restarts; when it could not (another program took it), the
+    # connections in .local/airflow's metadata database follow it here, before the command runs.
+    if airflow_db == "airflow" and airflow_settings.reapply_if_changed({**os.environ, **env}):
+        where = f"{env['WAREHOUSE_HOST']}:{env['WAREHOUSE_PORT']}"
+        print(f"warehouse now on {where}: Airflow connections re-applied", file=sys.stderr)
     return env
 
 

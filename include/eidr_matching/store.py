@@ -31,7 +31,8 @@ _LOCK_KEY = 5_240_001  # one matching run at a time
 log = logging.getLogger(__name__)
 
 DDL = """
-create schema if not exists eidr;
+-- `create schema if not exists` needs the right to create schemas, which the warehouse roles lack
+do $$ begin if to_regnamespace('eidr') is null then create schema eidr; end if; end $$;
 
 create table if not exists eidr.match_results (
     asset_key text primary key,

@@ -126,8 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest: error: {err}", file=sys.stderr)
         return err.exit_code
     except Exception as err:  # anything else: traceback in the log, then still one clear line and a non-zero exit
-        log.error("unexpected failure", exc_info=True)
-        print(f"ingest: error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
+        from ingest.load.warehouse import describe_connection_lost, original_error
+
+        cause = original_error(err)
+        log.error("unexpected failure", exc_info=cause)
+        lost = describe_connection_lost(err)
+        print(f"ingest: error: {lost or f'{type(cause).__name__}: {cause}'}".splitlines()[0], file=sys.stderr)
         return 1
     print(result)
     return 0

@@ -235,6 +235,7 @@ def test_without_warehouse_dsn_libpq_defaults_are_used(
         "PGHOST": url.hostname or "127.0.0.1",
         "PGPORT": str(url.port or 5432),
         "PGUSER": url.username or "postgres",
+        "PGPASSWORD": url.password or "",  # the embedded server takes passwords over TCP
         "PGDATABASE": url.path.lstrip("/"),
         "MEDIA_DROP_ROOT": str(drop_root[0]),
     }

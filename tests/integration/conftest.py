@@ -110,6 +110,8 @@ def own_deployment(
                 "MEDIA_DROP_ROOT": str(deployment.drop),
                 "MEDIA_ARTIFACTS_DIR": str(root / "artifacts"),
                 "AIRFLOW_CONN_WAREHOUSE": deployment.warehouse,
+                "AIRFLOW_CONN_WAREHOUSE_INGEST": deployment.warehouse,
+                "AIRFLOW_CONN_WAREHOUSE_PUBLISH": deployment.warehouse,
                 "WAREHOUSE_DSN": deployment.warehouse,
                 "WAREHOUSE_DB": warehouse_db,
             }

@@ -74,6 +74,8 @@ def new_provider_env(own_warehouse: str, tmp_path_factory: pytest.TempPathFactor
         "MEDIA_DROP_ROOT": str(root / "drop"),
         "MEDIA_ARTIFACTS_DIR": str(root / "artifacts"),
         "AIRFLOW_CONN_WAREHOUSE": own_warehouse,
+        "AIRFLOW_CONN_WAREHOUSE_INGEST": own_warehouse,
+        "AIRFLOW_CONN_WAREHOUSE_PUBLISH": own_warehouse,
         "WAREHOUSE_DSN": own_warehouse,
         "WAREHOUSE_DB": own_warehouse.rsplit("/", 1)[1],
         "MEDIA_DEADLINE_ALERTS": "off",  # apache/airflow#73428: `dags test` and deadlines

@@ -211,6 +211,8 @@ def airflow(test_env: dict[str, str], ui_warehouse: str, artifacts_dir: Path, tm
         "MEDIA_DEADLINE_ALERTS": "off",  # the deadline shown is the YAML's; Airflow's deadline records are other work
         "MEDIA_ARTIFACTS_DIR": str(artifacts_dir),
         "AIRFLOW_CONN_WAREHOUSE": ui_warehouse,
+        "AIRFLOW_CONN_WAREHOUSE_INGEST": ui_warehouse,
+        "AIRFLOW_CONN_WAREHOUSE_PUBLISH": ui_warehouse,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{OPERATOR[0]}:viewer,{ADMIN[0]}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API_AUTH__JWT_SECRET": "browser-test-secret-" + "x" * 48,

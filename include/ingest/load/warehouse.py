@@ -99,6 +99,35 @@ def connect(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Con
     return conn
 
 
+def original_error(err: BaseException) -> BaseException:
+    """The error that lost the connection, when `err` is psycopg2's report of using it afterwards.
+
+    When the server ends a session (shut down, restarted, the backend terminated), the statement fails with an
+    OperationalError saying why; the `with conn` that wraps it then rolls back on the closed connection, and the
+    InterfaceError "connection already closed" of that rollback is what propagates, with the cause only in its
+    context. The cause is what an operator needs to read."""
+    seen = err
+    while isinstance(seen, psycopg2.InterfaceError) and isinstance(seen.__context__, psycopg2.Error):
+        seen = seen.__context__
+    return seen
+
+
+def describe_connection_lost(err: BaseException) -> str | None:
+    """One line for a warehouse connection that the server ended during the run, else None (another error)."""
+    cause = original_error(err)
+    code = getattr(cause, "pgcode", None) or ""
+    closed = isinstance(cause, psycopg2.InterfaceError) or cause is not err
+    ended = isinstance(cause, psycopg2.OperationalError) and (not code or code.startswith(("57P", "08")))
+    if not (closed or ended):
+        return None
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    reason = "; ".join(dict.fromkeys(lines)) or type(cause).__name__
+    return (
+        f"lost the warehouse connection: {reason} (the server shut down, restarted or ended the session);"
+        " nothing of this batch was committed, run it again once the warehouse is back"
+    )
+
+
 DEFAULT_LOCK_TIMEOUT = "60s"
 DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT = "10min"
 _DURATION = re.compile(r"^\d{1,9}(ms|s|min|h)?$")
@@ -142,9 +171,13 @@ def ensure_tables(conn: Connection, spec: FormatSpec | None = None, extra_ddl: S
         # One transaction per statement: `create index if not exists` locks its table even when the index exists,
         # and a transaction holding one such lock while waiting for the next deadlocks with a run that is loading
         # (it holds row locks on those tables and wants the next one).
+        # Only what is missing: `create schema if not exists raw` needs the right to create schemas even when raw
+        # exists, which ingest_writer (raw's owner, media_platform.warehouse.roles) does not have.
         for statement in (part.strip() for text in statements for part in text.split(";")):
             if statement:
                 with conn, conn.cursor() as cur:
+                    if _CREATES.search(statement) and not missing_objects(cur, [statement]):
+                        continue
                     locked(cur, statement, (), "to create raw tables")
     finally:
         with conn, conn.cursor() as cur:

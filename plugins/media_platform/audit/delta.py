@@ -99,7 +99,14 @@ class Delta:
 
 
 def ensure_control_tables(cur: psycopg2.extensions.cursor, schema: str) -> None:
-    """Create the watermark and quarantine tables in `schema` unless they exist."""
+    """Create the watermark and quarantine tables in `schema` unless they exist. When they do, no DDL runs: a role
+    that may use them but not create tables in `schema` (the publisher in audit) gets on with its work."""
+    cur.execute(
+        "select count(to_regclass(name)) = 3 from unnest(%s::text[]) as name",
+        ([f"{schema}.{WATERMARKS_TABLE}", f"{schema}.{QUARANTINE_TABLE}", f"{schema}.quarantine_open_by_key"],),
+    )
+    if cur.fetchone()[0]:
+        return
     cur.execute(
         sql.SQL(_CONTROL_DDL).format(
             watermarks=sql.Identifier(schema, WATERMARKS_TABLE), quarantine=sql.Identifier(schema, QUARANTINE_TABLE)

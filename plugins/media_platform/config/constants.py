@@ -20,7 +20,11 @@ class ExecutionMode(StrEnum):
     LOCAL = "local"
 
 
+# One Airflow connection per warehouse role (media_platform.warehouse.roles): `warehouse` is the transformer's
+# (dbt, GX, EIDR matching, alerts, the status page), the ingest and the publish have their own.
 WAREHOUSE_CONN_ID = "warehouse"
+INGEST_WAREHOUSE_CONN_ID = "warehouse_ingest"  # ingest_writer: the local ingest subprocess (pods get a secret)
+PUBLISH_WAREHOUSE_CONN_ID = "warehouse_publish"  # publisher: the publish task, the only writer of reporting
 WAREHOUSE_LOADS_POOL = "warehouse_loads"  # bounds concurrent bulk loads across providers (airflow_settings.yaml)
 RAW_SCHEMA = "raw"
 AUDIT_SCHEMA = "audit"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from textwrap import dedent
 from typing import Any
 
-from media_platform.config.constants import AUDIT_SCHEMA, REPORTING_SCHEMA
+from media_platform.config.constants import AUDIT_SCHEMA, PUBLISH_WAREHOUSE_CONN_ID, REPORTING_SCHEMA
 from media_platform.config.dbt_manifest import publish_keys, published_marts
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import PlatformSettings
@@ -148,7 +148,7 @@ def build_publish_dag(configs: tuple[ProviderConfig, ...], settings: PlatformSet
             keys = publish_keys(settings.dbt_manifest_path)
             return dict(
                 publish_tables(
-                    resolve_warehouse_dsn(),
+                    resolve_warehouse_dsn(PUBLISH_WAREHOUSE_CONN_ID),  # the publisher: the only writer of reporting
                     list(tables),
                     keys,
                     AUDIT_SCHEMA,

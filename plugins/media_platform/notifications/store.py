@@ -20,7 +20,8 @@ ALERTS_TABLE = "ops.alerts"
 #   first_at, last_at  first and last occurrence; occurrences: how many were grouped into this incident
 #   sent_at       when it last went out (null while its delivery failed: the next occurrence tries again)
 DDL = f"""
-create schema if not exists ops;
+-- `create schema if not exists` needs the right to create schemas, which the warehouse roles lack
+do $$ begin if to_regnamespace('ops') is null then create schema ops; end if; end $$;
 create table if not exists {ALERTS_TABLE} (
     alert_id bigint generated always as identity primary key,
     kind text not null check (kind in ('task_failure', 'deadline_missed', 'audit_failed', 'anomaly', 'deadline_guard')),

@@ -42,7 +42,8 @@ def deploy_views(
             cur.execute("select pg_advisory_lock(%s)", (DEPLOY_LOCK_KEY,))
             try:
                 cur.execute(
-                    f"create schema if not exists {DEPLOY_SCHEMA};"
+                    f"do $$ begin if to_regnamespace('{DEPLOY_SCHEMA}') is null then create schema {DEPLOY_SCHEMA};"
+                    " end if; end $$;"  # `if not exists` needs the right to create schemas even when it exists
                     f" create table if not exists {DEPLOY_TABLE} ("
                     " relation text primary key, checksum text not null, deployed_at timestamptz not null)"
                 )

@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from ingest import contract
+from media_platform.config.constants import INGEST_WAREHOUSE_CONN_ID
 from media_platform.config.provider import ProviderConfig
 from media_platform.config.settings import INCLUDE_DIR
 from media_platform.tasks.ingest_cli import INGEST_ENTRYPOINT, ingest_arguments
@@ -103,7 +104,8 @@ def run_ingest_subprocess(
 
 
 class LocalIngestOperator(BaseOperator):
-    """Runs the ingest CLI as a subprocess of the worker, with the warehouse DSN from the `warehouse` connection."""
+    """Runs the ingest CLI as a subprocess of the worker, with the warehouse DSN of the `warehouse_ingest`
+    connection (the role ingest_writer)."""
 
     template_fields: Sequence[str] = ("arguments",)
     ui_color = "#e8f4ea"
@@ -121,7 +123,7 @@ class LocalIngestOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from media_platform.tasks.credentials import transport_env
 
-        env = local_ingest_env(resolve_warehouse_dsn())
+        env = local_ingest_env(resolve_warehouse_dsn(INGEST_WAREHOUSE_CONN_ID))
         env.update(transport_env(self.transport, self.credentials_conn_id))
         return run_ingest_subprocess(self.arguments, env, lambda line: self.log.info("%s", line), self._remember)
 

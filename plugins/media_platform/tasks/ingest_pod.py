@@ -57,6 +57,9 @@ class PodDefaults:
     tmp_size_limit: str = "1Gi"
     startup_timeout_seconds: int = 600
     app_label: str = "media-ingest"
+    # The one warehouse secret a pod gets: WAREHOUSE_DSN of the role `ingest_writer` (writes raw, reads nothing
+    # else; media_platform.warehouse.roles). The other roles' credentials never reach a pod.
+    warehouse_secret: str = "warehouse-ingest-writer"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PodDefaults:
@@ -72,6 +75,7 @@ class PodDefaults:
             drop_claim=env.get("MEDIA_K8S_DROP_CLAIM") or None,
             in_cluster=in_cluster in ("true", "1", "yes"),
             kubernetes_conn_id=env.get("MEDIA_K8S_CONN_ID") or None,
+            warehouse_secret=env.get("MEDIA_K8S_WAREHOUSE_SECRET") or base.warehouse_secret,
         )
 
     def pod_security_context(self) -> k8s.V1PodSecurityContext:
@@ -143,7 +147,10 @@ def build_kubernetes_task(
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         },
-        env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=name)) for name in config.secrets],
+        env_from=[
+            k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=name))
+            for name in dict.fromkeys((pod.warehouse_secret, *config.secrets))
+        ],
         container_resources=resources,
         security_context=pod.pod_security_context(),
         container_security_context=pod.container_security_context(),

@@ -82,7 +82,9 @@ def publish_tables(
         with conn.cursor() as cur:
             cur.execute("select set_config('lock_timeout', %s, true)", (f"{int(lock_timeout_seconds * 1000)}ms",))
             cur.execute("select pg_advisory_xact_lock(%s)", (_PUBLISH_LOCK,))
-            cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(target_schema)))
+            cur.execute("select to_regnamespace(%s) is null", (target_schema,))
+            if cur.fetchone()[0]:  # the roles migration creates it; `if not exists` needs the right to create
+                cur.execute(sql.SQL("create schema {}").format(sql.Identifier(target_schema)))
             deltas.ensure_control_tables(cur, source_schema)
             touched: set[str] | None = set()
             for table in tables:

@@ -14,7 +14,8 @@ from typing import Any
 INPUTS_TABLE = "audit.publish_inputs"
 
 _DDL = f"""
-create schema if not exists audit;
+-- `create schema if not exists` needs the right to create schemas, which the warehouse roles lack
+do $$ begin if to_regnamespace('audit') is null then create schema audit; end if; end $$;
 create table if not exists {INPUTS_TABLE} (
     one_row boolean primary key default true check (one_row),
     fingerprint text not null,

@@ -80,7 +80,7 @@ def test_pod_gets_secrets_by_reference_only(
 ):
     pod = rendered_pod(kubernetes_task(config, monkeypatch))
     base = pod.spec.containers[0]
-    assert [source.secret_ref.name for source in base.env_from] == list(config.secrets) == ["warehouse-credentials"]
+    assert [source.secret_ref.name for source in base.env_from] == ["warehouse-ingest-writer"]  # no YAML secret
     assert {e.name for e in base.env} == {
         "MEDIA_DROP_ROOT", "INGEST_PARSE_WORKERS", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"
     }  # fmt: skip
@@ -137,3 +137,23 @@ def test_invalid_in_cluster_setting_is_named(config: ProviderConfig, monkeypatch
     monkeypatch.setenv("MEDIA_K8S_IN_CLUSTER", "maybe")
     with pytest.raises(SettingsError, match="MEDIA_K8S_IN_CLUSTER"):
         build_kubernetes_task(config)
+
+
+def test_pod_gets_ingest_writer_s_warehouse_secret_and_the_transport_s_only(
+    config: ProviderConfig, monkeypatch: pytest.MonkeyPatch, credentials_in_env: None
+):
+    """The platform's other warehouse roles (transformer, publisher, reporting_reader) run in Airflow only: their
+    passwords, connections and names never appear in a pod, whatever the scheduler's environment holds."""
+    for role in ("TRANSFORMER", "PUBLISHER", "REPORTING_READER", "INGEST_WRITER"):
+        monkeypatch.setenv(f"WAREHOUSE_{role}_PASSWORD", f"pw-of-{role.lower()}")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_PUBLISH", "postgresql://publisher:pw-of-publisher@db.internal/wh")
+    with_transport = config.model_copy(update={"secrets": ("demo-mec-s3", "warehouse-ingest-writer")})
+    pod = rendered_pod(kubernetes_task(with_transport, monkeypatch))
+    base = pod.spec.containers[0]
+    assert [source.secret_ref.name for source in base.env_from] == ["warehouse-ingest-writer", "demo-mec-s3"]
+    spec = json.dumps(ApiClient().sanitize_for_serialization(pod))
+    for leaked in ("transformer", "publisher", "reporting_reader", "pw-of-", "WAREHOUSE_PUBLISH"):
+        assert leaked not in spec
+    monkeypatch.setenv("MEDIA_K8S_WAREHOUSE_SECRET", "wh-ingest")
+    renamed = rendered_pod(kubernetes_task(config, monkeypatch)).spec.containers[0]
+    assert [source.secret_ref.name for source in renamed.env_from] == ["wh-ingest"]
