@@ -1,7 +1,8 @@
 """EIDR matching benchmark: N new assets, then 10k deltas, against a synthetic registry of M titles, in PostgreSQL.
 
-`python -m benchmarks.eidr_matching --assets 100000 --registry 1000000` prints time and peak memory of each run;
-method and figures in dev/benchmarks/EIDR_MATCHING.md. `--in-memory` runs the earlier matcher-only benchmark.
+`python -m benchmarks.eidr_matching --assets 100000 --registry 1000000` prints time and peak memory of each run, each
+one through the match_eidr task's own path; method and figures in dev/benchmarks/EIDR_MATCHING.md. `--in-memory`
+runs the earlier matcher-only benchmark.
 """
 
 from __future__ import annotations
@@ -436,8 +437,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", type=int, default=100_000)
     parser.add_argument("--registry", type=int, default=1_000_000)
     parser.add_argument("--delta", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=None, help="default: the matcher sizes its pool")
-    parser.add_argument("--chunk-size", type=int, default=None)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="sets MEDIA_MATCH_WORKERS for the task's path (default: unset)"
+    )
+    parser.add_argument("--chunk-size", type=int, default=None, help="the baseline's only (the task passes none)")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--baseline-ref", help="also run this git ref's matcher (e.g. main) for before/after ratios")
     parser.add_argument("--dsn", default=os.environ.get("WAREHOUSE_DSN", ""), help="server to use (own database)")
