@@ -11,7 +11,7 @@ import csv
 import io
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -318,8 +318,3 @@ def render_json(report: Report) -> str:
     import json
 
     return json.dumps(report.as_json(), sort_keys=True)
-
-
-def figures(report: Report) -> Mapping[str, Any]:
-    """The headline figures, for tests and the README."""
-    return {k: v for k, v in report.as_json().items() if k not in ("bands", "by_perturbation")}
