@@ -1,7 +1,8 @@
 """EIDR matching benchmark: N new assets, then 10k deltas, against a synthetic registry of M titles, in PostgreSQL.
 
-`python -m benchmarks.eidr_matching --assets 100000 --registry 1000000` prints time and peak memory of each run;
-method and figures in dev/benchmarks/EIDR_MATCHING.md. `--in-memory` runs the earlier matcher-only benchmark.
+`python -m benchmarks.eidr_matching --assets 100000 --registry 1000000` prints time and peak memory of each run, each
+one through the match_eidr task's own path; method and figures in dev/benchmarks/EIDR_MATCHING.md. `--in-memory`
+runs the earlier matcher-only benchmark.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def run_benchmark(assets: int = 100_000, registry: int = 1_000_000, seed: int = 
 BENCH_DATABASE = "eidr_matching_bench"
 BENCH_PROVIDER = "eidr_matching_bench"
 ASSETS_RELATION = "bench_eidr.assets"
+PIPELINE_WORKERS_ENV = "MEDIA_MATCH_WORKERS"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -176,7 +178,7 @@ class RunFigures:
         return (
             f"  {self.name:<44} {self.seconds:8.1f} s  PSS {self.peak_pss_mb:7.0f} MB  RSS {self.peak_rss_mb:7.0f} MB"
             f"  matched {s.get('assets_matched', '?'):>8}  changed {s.get('results_changed', '-'):>8}"
-            f"  workers {s.get('workers', 1)}  index {s.get('index_seconds', '-')} s"
+            f"  full {s.get('full', '-')}  workers {s.get('workers', 1)}  index {s.get('index_seconds', '-')} s"
             f" (from cache: {s.get('index_from_cache', '-')})"
         )
 
@@ -226,6 +228,13 @@ def load_bench_registry(conn: Any, records: Sequence[RegistryRecord]) -> None:
     with conn:
         with conn.cursor() as cur:
             cur.execute("truncate raw.eidr_registry")
+            # the delivery's batch row, as ingest writes it: the task's path re-matches everything after it
+            cur.execute("delete from raw.ingest_batches where batch_id = 'bench-registry'")
+            cur.execute(
+                "insert into raw.ingest_batches values ('bench-registry', 'eidr_registry', 'eidr_registry', %s, %s,"
+                " 1, %s, %s, 0, 0, %s, %s)",
+                (_T0, end, len(records), len(records), _T0, _T0),
+            )
         _copy(conn, "raw.eidr_registry", columns, rows)
 
 
@@ -307,6 +316,39 @@ def measure_run(name: str, command: Sequence[str], env: dict[str, str]) -> RunFi
     return figures
 
 
+def measure_pipeline_run(name: str, dsn: str, cache_dir: Path, assets_relation: str = ASSETS_RELATION) -> RunFigures:
+    """One run of the pipeline's match_eidr path (media_platform.tasks.matching.match_in_child: the same full or
+    incremental choice, command, workers setting and child process as the task), sampled like measure_run."""
+    from media_platform.tasks.matching import match_in_child
+
+    peak = {"pss": 0, "rss": 0}
+    lines: list[str] = []
+    samplers: list[threading.Thread] = []
+
+    def on_start(process: subprocess.Popen[str]) -> None:
+        def sample() -> None:
+            while process.poll() is None:
+                pss = sum(_status_kb(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in _tree(process.pid))
+                peak["pss"] = max(peak["pss"], pss)
+                peak["rss"] = max(peak["rss"], _status_kb(f"/proc/{process.pid}/status", "VmHWM:"))
+                time.sleep(0.2)
+
+        samplers.append(threading.Thread(target=sample, daemon=True))
+        samplers[-1].start()
+
+    started = time.perf_counter()
+    summary = match_in_child(dsn, cache_dir, lines.append, assets_relation, on_start)
+    seconds = time.perf_counter() - started
+    for sampler in samplers:
+        sampler.join()
+    figures = RunFigures(name, seconds, peak["pss"] / 1024, peak["rss"] / 1024, summary)
+    print(figures.render(), flush=True)
+    for line in lines:
+        if "registry index" in line:
+            print("      " + line.split(": ", 1)[-1], flush=True)
+    return figures
+
+
 def _baseline_package(ref: str, into: Path) -> Path:
     """The eidr_matching package as it was at a git ref (the earlier code path, for before/after ratios)."""
     archive = subprocess.run(
@@ -346,9 +388,8 @@ def run_warehouse_benchmark(
     figures: list[RunFigures] = []
     with tempfile.TemporaryDirectory(prefix="eidr-bench-") as tmp:
         cache = Path(tmp) / "index"
-        options = [*(["--workers", str(workers)] if workers else [])]
-        options += ["--chunk-size", str(chunk_size)] if chunk_size else []
-        match = [sys.executable, "-m", "eidr_matching", "match", "--assets-relation", ASSETS_RELATION, *options]
+        if workers:
+            os.environ[PIPELINE_WORKERS_ENV] = str(workers)  # what the task reads (MEDIA_MATCH_WORKERS)
 
         def fresh() -> None:
             with conn, conn.cursor() as cur:
@@ -356,16 +397,19 @@ def run_warehouse_benchmark(
             add_bench_assets(conn, base, _T0, fresh=True)
 
         fresh()
-        figures.append(measure_run(f"new: first match of {assets} assets", [*match, "--index-cache", str(cache)], env))
+        figures.append(measure_pipeline_run(f"new: first match of {assets} assets", target, cache))
         add_bench_assets(conn, deltas[0], _T0 + timedelta(hours=1))
-        figures.append(measure_run(f"new: delta of {delta}, cached index", [*match, "--index-cache", str(cache)], env))
+        figures.append(measure_pipeline_run(f"new: delta of {delta}, cached index", target, cache))
         add_bench_assets(conn, deltas[1], _T0 + timedelta(hours=2))
-        figures.append(measure_run(f"new: delta of {delta}, index rebuilt", [*match, "--no-index-cache"], env))
-        figures.append(measure_run("new: re-run, nothing new", [*match, "--index-cache", str(cache)], env))
+        rebuilt = Path(tmp) / f"index-rebuilt-{time.time_ns()}"  # an empty cache: as after a registry load
+        figures.append(measure_pipeline_run(f"new: delta of {delta}, index rebuilt", target, rebuilt))
+        figures.append(measure_pipeline_run("new: re-run, nothing new", target, cache))
         if baseline_ref:
+            options = [*(["--workers", str(workers)] if workers else [])]
+            options += ["--chunk-size", str(chunk_size)] if chunk_size else []
             old_include = _baseline_package(baseline_ref, Path(tmp))
             old_env = {**env, "PYTHONPATH": f"{old_include}{os.pathsep}{PROJECT_ROOT / 'include'}"}
-            old_match = [sys.executable, "-m", "eidr_matching", "match", "--assets-relation", ASSETS_RELATION]
+            old_match = [sys.executable, "-m", "eidr_matching", "match", "--assets-relation", ASSETS_RELATION, *options]
             fresh()
             figures.append(measure_run(f"before ({baseline_ref}): first match of {assets}", old_match, old_env))
             add_bench_assets(conn, deltas[2], _T0 + timedelta(hours=3))
@@ -393,8 +437,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", type=int, default=100_000)
     parser.add_argument("--registry", type=int, default=1_000_000)
     parser.add_argument("--delta", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=None, help="default: the matcher sizes its pool")
-    parser.add_argument("--chunk-size", type=int, default=None)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="sets MEDIA_MATCH_WORKERS for the task's path (default: unset)"
+    )
+    parser.add_argument("--chunk-size", type=int, default=None, help="the baseline's only (the task passes none)")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--baseline-ref", help="also run this git ref's matcher (e.g. main) for before/after ratios")
     parser.add_argument("--dsn", default=os.environ.get("WAREHOUSE_DSN", ""), help="server to use (own database)")

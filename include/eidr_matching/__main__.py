@@ -1,4 +1,4 @@
-"""Command line: `python -m eidr_matching match|override|review-queue`."""
+"""Command line: `python -m eidr_matching match|override|review-queue|evaluate`."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory caching the registry index between runs (default $EIDR_INDEX_CACHE_DIR; none: rebuilt)",
     )
     match.add_argument("--no-index-cache", action="store_true", help="build the registry index, do not cache it")
+    match.add_argument(
+        "--allow-empty-registry",
+        action="store_true",
+        help="reject every asset (reason: no registry) instead of failing when the registry mirror is empty",
+    )
     match.add_argument("--dsn", help="warehouse libpq URL (default $WAREHOUSE_DSN)")
     match.add_argument("--summary-file", type=Path, help="also write the JSON summary here (e.g. XCom return.json)")
 
@@ -53,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     queue.add_argument("--provider", help="only this provider's assets")
     queue.add_argument("--json", action="store_true", help="one JSON object per asset instead of text")
     queue.add_argument("--dsn")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score the matcher on a labelled set: precision, recall and review share per band (no warehouse)",
+    )
+    evaluate.add_argument("--registry", type=Path, required=True, help="EIDR bulk export, CSV or XML")
+    evaluate.add_argument("--assets", type=Path, required=True, help="assets CSV (layout in the README)")
+    evaluate.add_argument("--truth", type=Path, required=True, help="truth CSV: asset_key, eidr_id, perturbation")
+    evaluate.add_argument("--config", type=Path, help="matching config YAML (default matching.yaml)")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     return parser
 
 
@@ -83,6 +98,7 @@ def _match(args: argparse.Namespace) -> str:
             args.workers,
             chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
             index_cache_dir=None if args.no_index_cache else args.index_cache or default_cache_dir(),
+            allow_empty_registry=args.allow_empty_registry,
         ).to_json()
     finally:
         conn.close()
@@ -116,7 +132,15 @@ def _queue(args: argparse.Namespace) -> str:
     return "\n".join(render_queue(rows))
 
 
+def _evaluate(args: argparse.Namespace) -> str:
+    from eidr_matching.evaluate import evaluate_files, render_json
+
+    report = evaluate_files(args.registry, args.assets, args.truth, _config(args.config))
+    return render_json(report) if args.json else report.render()
+
+
 COMMANDS = {
+    "evaluate": _evaluate,
     "match": _match,
     "override": _override,
     "review-queue": _queue,
@@ -127,13 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; results on stdout (JSON for match/override), the log and any one-line error on stderr."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    from eidr_matching.evaluate import EvaluationError
+    from eidr_matching.registry import RegistryError
     from eidr_matching.scoring import ConfigError
     from eidr_matching.store import StoreError
     from ingest.models import IngestError
 
     try:
         result = COMMANDS[args.command](args)
-    except (StoreError, ConfigError, IngestError) as err:
+    except (StoreError, ConfigError, IngestError, RegistryError, EvaluationError) as err:
         print(f"eidr_matching: error: {err}", file=sys.stderr)
         return 2 if isinstance(err, ConfigError) else 1
     except Exception as err:

@@ -19,6 +19,7 @@ NO_YEAR = 0
 AFFIX = 4
 LONG_LIST = 16
 MAX_DELETION_WORD = 12
+PREFIX = 10  # characters of the squeezed title a title cut at a field limit is looked up by
 
 
 class Entry:
@@ -75,6 +76,7 @@ class RegistryIndex:
         self.by_id: dict[str, int] = {}
         self.exact: dict[str, list[int]] = defaultdict(list)
         self.fuzzy: dict[tuple[str, int], list[int]] = defaultdict(list)
+        self.prefixes: dict[str, list[int]] = defaultdict(list)
         self.key_frequency: dict[str, int] = {}
         self.episodes: dict[str, list[int]] = defaultdict(list)
         self.episode_fuzzy: dict[str, list[int]] = defaultdict(list)
@@ -146,6 +148,8 @@ class RegistryIndex:
             exact[name.key].append(index)
             if name.main != name.key:
                 exact[name.main].append(index)
+            if len(name.compact) > PREFIX:
+                self.prefixes[name.compact[:PREFIX]].append(index)
         for key in keys:
             frequency[key] = frequency.get(key, 0) + 1
             fuzzy[(key, year)].append(index)
@@ -177,6 +181,19 @@ class RegistryIndex:
                 found.update(hits)
         return found
 
+    def prefix_candidates(self, names: Iterable[TitleKey], year: int | None = None, window: int = 2) -> set[int]:
+        """Films whose title starts like one of the names (titles cut at a field limit), within the year window."""
+        found: set[int] = set()
+        entries = self.entries
+        for name in names:
+            if len(name.compact) < PREFIX:
+                continue
+            for i in self.prefixes.get(name.compact[:PREFIX], ()):
+                y = entries[i].record.release_year
+                if not year or not y or abs(y - year) <= window:
+                    found.add(i)
+        return found
+
     def fuzzy_candidates(self, names: Iterable[TitleKey], year: int | None, window: int, pool: int) -> list[int]:
         """Films sharing a rare token or a title prefix/suffix within the year window, most shared keys first."""
         if year:
@@ -186,7 +203,11 @@ class RegistryIndex:
         hits: Counter[int] = Counter()
         for name in names:
             keys = fuzzy_keys(name)
-            tokens = sorted((k for k in keys if k[0] not in "^$~"), key=lambda k: self.key_frequency.get(k, 0))
+            # the rarest tokens the registry knows: a token with a typo is in no title, so it would waste a slot
+            frequency = self.key_frequency
+            tokens = sorted(
+                (k for k in keys if k[0] not in "^$~"), key=lambda k: (k not in frequency, frequency.get(k, 0))
+            )
             chosen = tokens[:2] + [k for k in keys if k[0] in "^$~"]
             for key in chosen:
                 for y in years:

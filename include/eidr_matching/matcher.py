@@ -15,6 +15,8 @@ from eidr_matching.scoring import (
     MatchConfig,
     Method,
     best_title_similarity,
+    conflicts,
+    explain,
     length_similarity,
     people_similarity,
     title_similarity,
@@ -32,6 +34,7 @@ class _Prepared:
     directors: tuple[str, ...]
     country: str | None
     series: TitleKey | None
+    truncated: tuple[TitleKey, ...] = ()  # names exactly at a format's field limit: maybe cut from a longer title
 
 
 class Matcher:
@@ -54,12 +57,12 @@ class Matcher:
 
     def decide(self, asset: Asset) -> Decision:
         """Candidates, band and decided ID for one asset; a valid provided ID is checked against the registry."""
-        prepared = _prepare(asset)
+        prepared = _prepare(asset, self.config.title_limits)
         return self.decide_with(prepared, self.candidates(prepared))
 
     def decide_with(self, prepared: _Prepared | Asset, candidates: list[Candidate]) -> Decision:
         """The decision from already scored candidates (best first), e.g. merged from registry shards."""
-        p = prepared if isinstance(prepared, _Prepared) else _prepare(prepared)
+        p = prepared if isinstance(prepared, _Prepared) else _prepare(prepared, self.config.title_limits)
         if p.asset.eidr_id:
             return self._with_provided(p, candidates)
         note = "provided EIDR ID is invalid; " if p.asset.eidr_status == "invalid" else ""
@@ -67,7 +70,7 @@ class Matcher:
 
     def candidates(self, prepared: _Prepared | Asset) -> list[Candidate]:
         """Scored candidates, best first (ties broken by ID so runs are deterministic)."""
-        p = prepared if isinstance(prepared, _Prepared) else _prepare(prepared)
+        p = prepared if isinstance(prepared, _Prepared) else _prepare(prepared, self.config.title_limits)
         config = self.config
         scored = self._episode_candidates(p) if p.asset.is_episode else self._film_candidates(p)
         scored.sort(key=lambda c: (-c.score, c.eidr_id))
@@ -78,7 +81,10 @@ class Matcher:
         if not p.names:
             return []
         exact = index.exact_candidates(p.names, p.asset.release_year, config.year_window)
+        if p.truncated:
+            exact |= index.prefix_candidates(p.truncated, p.asset.release_year, config.year_window)
         scored = {i: self._score(p, index.entries[i]) for i in exact if index.entries[i].matchable}
+        scored = {i: c for i, c in scored.items() if c.field_scores["title"] >= config.title_floor}
         best = max(scored.values(), key=lambda c: c.score, default=None)
         if best is not None and best.score >= config.auto_accept and best.decisive:
             return list(scored.values())
@@ -129,7 +135,9 @@ class Matcher:
     def _score(self, p: _Prepared, entry: Entry) -> Candidate:
         """Film scoring: title, release year, director, running time, country, over the fields both sides have."""
         asset, record = p.asset, entry.record
-        fields: dict[str, float] = {"title": best_title_similarity(p.names, entry.names)}
+        title = best_title_similarity(p.names, entry.names)
+        cut = best_title_similarity((), entry.names, p.truncated) if p.truncated and title < 1.0 else 0.0
+        fields: dict[str, float] = {"title": max(title, cut)}
         if asset.release_year and record.release_year:
             fields["year"] = year_similarity(asset.release_year, record.release_year)
         if p.directors and entry.directors:
@@ -138,9 +146,10 @@ class Matcher:
             fields["length"] = length_similarity(asset.runtime_minutes, record.length_minutes)
         if p.country and entry.country:
             fields["country"] = 1.0 if p.country == entry.country else 0.0
-        weights = self.config.movie_weights
+        weights, penalties = self.config.movie_weights, self.config.conflict_penalties
         fields = {k: v for k, v in fields.items() if weights.get(k)}
-        return Candidate(record.eidr_id, weighted(fields, weights), fields, "year" in fields)
+        decisive = _tells_versions_apart(fields, from_prefix=cut > title) and not conflicts(fields, penalties)
+        return Candidate(record.eidr_id, weighted(fields, weights, penalties), fields, decisive)
 
     def _score_episode(self, p: _Prepared, entry: Entry) -> Candidate:
         """Episode scoring: series title, season and episode numbers, episode title, year and running time."""
@@ -166,7 +175,7 @@ class Matcher:
         entry = self.index.entry(eidr_id)
         if entry is None:
             return None
-        p = _prepare(asset)
+        p = _prepare(asset, self.config.title_limits)
         if p.series is not None and entry.series is not None:
             return self._score_episode(p, entry)
         return self._score(p, entry)
@@ -174,7 +183,8 @@ class Matcher:
     def _matched(self, asset: Asset, candidates: list[Candidate], note: str = "") -> Decision:
         config = self.config
         if not candidates:
-            return Decision(asset.asset_key, None, Method.NONE, Band.REJECT, None, f"{note}no registry candidates")
+            why = "no registry candidates" if len(self.index) else "the registry mirror is empty (no registry loaded)"
+            return Decision(asset.asset_key, None, Method.NONE, Band.REJECT, None, f"{note}{why}")
         top = candidates[0]
         runner_up = candidates[1] if len(candidates) > 1 else None
         ambiguous = (
@@ -184,19 +194,28 @@ class Matcher:
         )
         band = config.band(top.score, top.decisive, ambiguous)
         score = round(top.score, 4)
+        fields = explain(top.field_scores)
         if band is Band.AUTO_ACCEPT:
-            return Decision(asset.asset_key, top.eidr_id, Method.MATCHED, band, score, note or None, tuple(candidates))
+            reason = f"{note}auto-accepted {top.score:.3f}: {fields}"
+            return Decision(asset.asset_key, top.eidr_id, Method.MATCHED, band, score, reason, tuple(candidates))
+        against = conflicts(top.field_scores, config.conflict_penalties)
         if band is Band.REVIEW:
             if ambiguous:
                 assert runner_up is not None  # ambiguous needs a runner-up
                 why = f"ambiguous: {top.eidr_id} {top.score:.3f} vs {runner_up.eidr_id} {runner_up.score:.3f}"
+            elif top.score >= config.auto_accept and against:
+                why = f"strong match but {', '.join(against)} disagree"
             elif top.score >= config.auto_accept and not top.decisive:
-                why = "strong title match but nothing to tell versions apart (no year or episode number)"
+                why = (
+                    "strong title match but nothing to tell versions apart (no year or episode number, or a cut title)"
+                )
             else:
                 why = f"best score {top.score:.3f} is in the review band"
         else:
             why = f"best score {top.score:.3f} is below the review threshold"
-        return Decision(asset.asset_key, None, Method.NONE, band, score, note + why, tuple(candidates))
+        return Decision(
+            asset.asset_key, None, Method.NONE, band, score, f"{note}{why}; top candidate {fields}", tuple(candidates)
+        )
 
     def _with_provided(self, p: _Prepared, candidates: list[Candidate]) -> Decision:
         """A valid provided ID wins when the registry agrees; a conflict with a strong other match goes to review."""
@@ -220,8 +239,9 @@ class Matcher:
         strong_other = next((c for c in others if c.score >= config.auto_accept and c.decisive), None)
         score = round(own.score, 4)
         if own.score >= config.auto_accept or (own.score >= config.review and strong_other is None):
+            reason = f"provided ID agrees with its registry record {own.score:.3f}: {explain(own.field_scores)}"
             return Decision(
-                asset.asset_key, provided, Method.PROVIDED, Band.PROVIDED, score, None, tuple(ranked), provided
+                asset.asset_key, provided, Method.PROVIDED, Band.PROVIDED, score, reason, tuple(ranked), provided
             )
         if strong_other is not None:
             reason = f"provided ID {provided} ({own.score:.3f}) conflicts with strong match {strong_other.eidr_id}"
@@ -239,9 +259,22 @@ class Matcher:
         return pa == b or pb == a
 
 
-def _prepare(asset: Asset) -> _Prepared:
-    names = tuple(dict.fromkeys(title_key(t) for t in (asset.title, *asset.alternate_titles) if t and t.strip()))
+def _tells_versions_apart(fields: dict[str, float], from_prefix: bool) -> bool:
+    """Whether a film candidate may be auto-accepted on these fields: the year compared, or without one the same
+    director, or the same title and running time. A title matched only by its start (cut at a field limit) needs
+    the same year: sequels share their first 19 characters, rarely their year."""
+    if from_prefix:
+        return fields.get("year") == 1.0
+    if "year" in fields:
+        return True
+    return fields.get("director", 0.0) >= 0.9 or (fields.get("length") == 1.0 and fields["title"] == 1.0)
+
+
+def _prepare(asset: Asset, limits: tuple[int, ...] = ()) -> _Prepared:
+    titles = [t for t in (asset.title, *asset.alternate_titles) if t and t.strip()]
+    names = tuple(dict.fromkeys(title_key(t) for t in titles))
+    truncated = tuple(dict.fromkeys(title_key(t) for t in titles if len(t) in limits))
     series = title_key(asset.series_title) if asset.series_title and asset.series_title.strip() else None
     if asset.is_episode and series is None and names:
         series = names[0]
-    return _Prepared(asset, names, split_people(asset.directors), country_code(asset.country), series)
+    return _Prepared(asset, names, split_people(asset.directors), country_code(asset.country), series, truncated)

@@ -37,17 +37,51 @@ def records_from_columns(rows: Iterable[Mapping[str, Any]]) -> list[RegistryReco
     ]
 
 
+class RegistryError(ValueError):
+    """The registry cannot be matched against (an unusable export, an empty or absent mirror)."""
+
+
+class EmptyRegistryError(RegistryError):
+    """No active registry record to match against: matching would reject every asset, so it refuses to run."""
+
+
+class RegistryExportError(RegistryError):
+    """A registry export that cannot be used as a whole: unreadable, a header that does not say what the columns
+    are, or no active records. Names the file and what was expected."""
+
+
 def records_from_export(data: bytes, source_file: str = "registry") -> tuple[list[RegistryRecord], list[str]]:
-    """Parse a CSV or XML bulk export in memory: the records and the quarantine reasons of rows that failed."""
+    """Parse a CSV or XML bulk export in memory: the records and the quarantine reasons of rows that failed.
+
+    A file-level problem (a CSV header with unknown or missing required columns, malformed XML, an empty file) or
+    an export without one active record raises RegistryExportError instead of yielding an empty registry, which
+    would reject every asset.
+    """
     from ingest.models import ParsedRecord
     from ingest.parse.formats.eidr_registry import parse_registry_records
 
     outcomes = parse_registry_records(data, source_file)
+    whole_file = [
+        o for o in outcomes if not isinstance(o, ParsedRecord) and o.source_location in _file_level(source_file)
+    ]
+    if whole_file:
+        raise RegistryExportError(f"{source_file}: registry export refused: {whole_file[0].reason}")
     records = records_from_columns(o.columns for o in outcomes if isinstance(o, ParsedRecord))
     problems = [f"{o.source_location}: {o.reason}" for o in outcomes if not isinstance(o, ParsedRecord)]
+    if not records:
+        detail = f"; {len(problems)} rows quarantined, first: {problems[0]}" if problems else ""
+        raise RegistryExportError(f"{source_file}: registry export has no active (status valid) records{detail}")
     return records, problems
 
 
+def _file_level(source_file: str) -> set[str]:
+    return {source_file, f"{source_file}:1"}
+
+
 def load_export(path: Path) -> tuple[list[RegistryRecord], list[str]]:
-    """records_from_export for a file on disk."""
-    return records_from_export(path.read_bytes(), path.name)
+    """records_from_export for a file on disk (a missing or unreadable file raises RegistryExportError)."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise RegistryExportError(f"{path}: cannot read the registry export: {err.strerror or err}") from err
+    return records_from_export(data, str(path))

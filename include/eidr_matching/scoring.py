@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from eidr_matching.normalize import TitleKey
 
@@ -18,6 +19,13 @@ MOVIE_WEIGHTS = {"title": 70.0, "year": 15.0, "director": 10.0, "length": 5.0, "
 EPISODE_WEIGHTS = {
     "series": 40.0, "season": 15.0, "episode": 30.0, "title": 10.0, "year": 5.0, "length": 5.0,
 }  # fmt: skip
+# Evidence against: a field compared on both sides that disagrees outright (years 3+ apart, another director,
+# running times more than 10 minutes apart) takes this much off the weighted sum, so it outweighs a similar title.
+CONFLICT_PENALTIES = {"year": 30.0, "director": 25.0, "length": 15.0}
+# Delivery formats cut titles at a field limit (ADI Title_Brief: 19 characters): a title exactly that long may be
+# the start of a longer one.
+TITLE_LIMITS = (19,)
+WORD_ORDER_FACTOR = 0.9  # "Fortune Cookie" vs "Cookie's Fortune": the same words are weaker evidence than the title
 
 
 class Band(StrEnum):
@@ -58,6 +66,8 @@ class MatchConfig:
     movie_weights: Mapping[str, float] = field(default_factory=lambda: dict(MOVIE_WEIGHTS))
     episode_weights: Mapping[str, float] = field(default_factory=lambda: dict(EPISODE_WEIGHTS))
     match_structural_types: tuple[str, ...] = ("Abstraction",)
+    conflict_penalties: Mapping[str, float] = field(default_factory=lambda: dict(CONFLICT_PENALTIES))
+    title_limits: tuple[int, ...] = TITLE_LIMITS
 
     def __post_init__(self) -> None:
         if not 0 < self.review <= self.auto_accept <= 1:
@@ -75,6 +85,16 @@ class MatchConfig:
                 raise ConfigError(f"{name}: unknown fields {sorted(unknown)}, expected some of {sorted(known)}")
             if any(w < 0 for w in weights.values()) or not weights.get("title" if name[0] == "m" else "series"):
                 raise ConfigError(f"{name}: weights must be >= 0 and the title (series) weight > 0")
+        unknown_penalties = set(self.conflict_penalties) - set(MOVIE_WEIGHTS) - set(EPISODE_WEIGHTS)
+        if unknown_penalties or any(p < 0 for p in self.conflict_penalties.values()):
+            raise ConfigError(
+                "conflict_penalties: need fields of the weights with penalties >= 0, got "
+                f"{dict(self.conflict_penalties)}"
+            )
+        if any(int(n) < 2 for n in self.title_limits):
+            raise ConfigError(f"title_limits: field lengths must be at least 2, got {list(self.title_limits)}")
+        object.__setattr__(self, "conflict_penalties", dict(self.conflict_penalties))
+        object.__setattr__(self, "title_limits", tuple(int(n) for n in self.title_limits))
         object.__setattr__(self, "movie_weights", dict(self.movie_weights))
         object.__setattr__(self, "episode_weights", dict(self.episode_weights))
         object.__setattr__(self, "match_structural_types", tuple(self.match_structural_types))
@@ -114,22 +134,58 @@ def load_config(path: Path | str | None = None) -> MatchConfig:
 
 
 def title_similarity(a: TitleKey, b: TitleKey) -> float:
-    """0..1: equal keys 1; else edit similarity, word order, and main titles when a subtitle is on one side only."""
+    """0..1: equal keys 1; else the best of edit similarity, a typo measure, word order and main titles.
+
+    The typo measure counts edits between the squeezed keys with transpositions as one edit (optimal string
+    alignment), so "Teh Matrix", "TheMatrix" and "The Matirx" stay close to "The Matrix"; the same words in another
+    order weigh less (WORD_ORDER_FACTOR) than the title itself.
+    """
     if a.key == b.key:
         return 1.0
     score = fuzz.ratio(a.key, b.key) / 100
     if a.full != a.key or b.full != b.key:  # a leading article that was dropped may be a real word ("Des Ex")
         score = max(score, fuzz.ratio(a.full, b.full) / 100)
-    if score < 0.97:
-        score = max(score, fuzz.token_sort_ratio(a.key, b.key) * 0.0097)
+    if score < 0.98:
+        score = max(score, typo_similarity(a.compact, b.compact))
+    if score < WORD_ORDER_FACTOR:
+        score = max(score, fuzz.token_sort_ratio(a.key, b.key) / 100 * WORD_ORDER_FACTOR)
     if a.main != a.key or b.main != b.key:
         main = 1.0 if a.main == b.main else fuzz.ratio(a.main, b.main) / 100
-        score = max(score, 0.9 * main)
+        # one side's whole title is the other's main title (subtitle dropped) is a little more than two subtitles
+        dropped = 0.92 if main == 1.0 and (a.main == a.key or b.main == b.key) else 0.9
+        score = max(score, dropped * main)
     return score
 
 
-def best_title_similarity(names: Sequence[TitleKey], others: Sequence[TitleKey]) -> float:
-    """The best similarity over every name pair (provider alternates x registry alternate and translated names)."""
+def typo_similarity(a: str, b: str) -> float:
+    """Squeezed titles a slip or two apart: the same letters 0.98 (spacing, punctuation), one edit (a swap counts
+    as one) 0.95 from 6 letters on (0.9 from 4), two edits 0.91 from 12; else 0."""
+    shorter = min(len(a), len(b))
+    if shorter < 4:
+        return 0.98 if a == b and a else 0.0
+    edits = OSA.distance(a, b, score_cutoff=2)
+    if edits == 0:
+        return 0.98
+    if edits == 1:
+        return 0.95 if shorter >= 6 else 0.9  # a short title with a slip needs the other fields to agree
+    return 0.91 if edits == 2 and shorter >= 12 else 0.0
+
+
+def prefix_similarity(truncated: TitleKey, b: TitleKey) -> float:
+    """A title cut at a field limit against a longer one: its start, with at most one slip, is a strong match
+    (0.97, 0.93 with a slip), a little below an equal title; 0 when the other title is not longer."""
+    cut, other = truncated.compact, b.compact
+    if len(other) <= len(cut) or len(cut) < 8:
+        return 0.0
+    edits = OSA.distance(cut, other[: len(cut)], score_cutoff=1)
+    return 0.97 if edits == 0 else 0.93 if edits == 1 and len(cut) >= 12 else 0.0
+
+
+def best_title_similarity(
+    names: Sequence[TitleKey], others: Sequence[TitleKey], truncated: Sequence[TitleKey] = ()
+) -> float:
+    """The best similarity over every name pair (provider alternates x registry alternate and translated names);
+    `truncated` names (cut at a field limit) are also compared as the start of each registry name."""
     best = 0.0
     for a in names:
         for b in others:
@@ -138,6 +194,9 @@ def best_title_similarity(names: Sequence[TitleKey], others: Sequence[TitleKey])
                 best = s
                 if best == 1.0:
                     return best
+    for a in truncated:
+        for b in others:
+            best = max(best, prefix_similarity(a, b))
     return best
 
 
@@ -147,24 +206,45 @@ def year_similarity(a: int, b: int) -> float:
 
 
 def length_similarity(a: int, b: int) -> float:
-    """Running times in minutes: cuts, credits and PAL speed-up move them a few minutes."""
+    """Running times in minutes: cuts, credits and PAL speed-up move them a few minutes, rarely more than 10."""
     d = abs(a - b)
     if d <= 2:
         return 1.0
     if d <= 5:
         return 0.8
-    if d <= 10:
-        return 0.5
-    return 0.2 if d <= 20 else 0.0
+    return 0.5 if d <= 10 else 0.0  # more than 10 minutes apart: another work (a conflict)
 
 
 def people_similarity(a: Sequence[str], b: Sequence[str]) -> float:
-    """Best name-pair similarity of two director lists (names already as sorted tokens)."""
+    """Best name-pair similarity of two director lists (names already as sorted tokens): the same name, or the
+    same with a slip (>= 0.9); anything else is another person ("Eva Mueller" is not "Mei Mueller"): 0."""
     best = max((fuzz.ratio(x, y) / 100 for x in a for y in b), default=0.0)
-    return best if best >= 0.6 else 0.0
+    return best if best >= 0.9 else 0.0
 
 
-def weighted(scores: Mapping[str, float], weights: Mapping[str, float]) -> float:
-    """Weighted mean over the fields that were compared (present on both sides)."""
+def weighted(
+    scores: Mapping[str, float], weights: Mapping[str, float], penalties: Mapping[str, float] | None = None
+) -> float:
+    """Weighted mean over the fields that were compared (present on both sides), less the penalty of each field
+    that disagrees outright (similarity 0): evidence against counts more than the same field agreeing."""
     total = sum(weights[f] for f in scores)
-    return sum(weights[f] * s for f, s in scores.items()) / total if total else 0.0
+    if not total:
+        return 0.0
+    against = sum(penalties.get(f, 0.0) for f, s in scores.items() if s == 0.0) if penalties else 0.0
+    return max(0.0, (sum(weights[f] * s for f, s in scores.items()) - against) / total)
+
+
+def conflicts(scores: Mapping[str, float], penalties: Mapping[str, float]) -> list[str]:
+    """The fields that disagree outright and carry a penalty (what keeps a candidate out of auto-accept)."""
+    return [f for f, s in scores.items() if s == 0.0 and penalties.get(f)]
+
+
+def explain(scores: Mapping[str, float]) -> str:
+    """Which fields agreed, partly agreed or disagreed, e.g. "agree: title 0.95, year; partly: length 0.5;
+    disagree: director" (the reason stored with a decision)."""
+    groups: dict[str, list[str]] = {"agree": [], "partly": [], "disagree": []}
+    for name, value in scores.items():
+        label = name if value == 1.0 else f"{name} {value:.2f}"
+        group = "agree" if value >= 0.9 else "disagree" if value == 0.0 else "partly"
+        groups[group].append(label)
+    return "; ".join(f"{group}: {', '.join(labels)}" for group, labels in groups.items() if labels)

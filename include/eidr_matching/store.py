@@ -23,7 +23,7 @@ from eidr_matching.blocking import RegistryIndex
 from eidr_matching.matcher import Matcher
 from eidr_matching.models import Asset, Decision, RegistryRecord
 from eidr_matching.parallel import DEFAULT_CHUNK_SIZE, match_chunks, resolve_workers
-from eidr_matching.registry import record_from_columns
+from eidr_matching.registry import EmptyRegistryError, record_from_columns
 from eidr_matching.scoring import Band, MatchConfig, Method
 
 DEFAULT_ASSETS_RELATION = "intermediate.int_titles_for_matching"
@@ -284,12 +284,13 @@ def _override_row(override: Override, base: Mapping[str, Any], run_id: str, now:
     )  # fmt: skip
 
 
-# A result whose decision is the same (ID, method, band, score at its stored 4 decimals, top candidate) keeps its
-# decided_at; a row whose content is the same is not written at all, so downstream increments see no change.
+# A result whose decision is the same (ID, method, band, score at its stored 4 decimals, top candidate, reason) keeps
+# its decided_at (the marts carry the reason and read changed decisions by decided_at); a row whose content is the
+# same is not written at all, so downstream increments see no change.
 _SAME_DECISION = (
-    "(r.eidr_id, r.method, r.band, round(r.score::numeric, 4), r.top_candidate_eidr_id) is not distinct from "
-    "(excluded.eidr_id, excluded.method, excluded.band, round(excluded.score::numeric, 4), "
-    "excluded.top_candidate_eidr_id)"
+    "(r.eidr_id, r.method, r.band, round(r.score::numeric, 4), r.top_candidate_eidr_id, r.reason) is not distinct "
+    "from (excluded.eidr_id, excluded.method, excluded.band, round(excluded.score::numeric, 4), "
+    "excluded.top_candidate_eidr_id, excluded.reason)"
 )
 _MERGE_RESULTS = f"""
     insert into eidr.match_results as r ({", ".join(RESULT_COLUMNS)})
@@ -406,8 +407,13 @@ def run_matching(
     now: datetime | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     index_cache_dir: Path | None = None,
+    allow_empty_registry: bool = False,
 ) -> RunSummary:
     """One matching run over new or changed assets (all with full), in one transaction.
+
+    An empty or absent registry mirror (no active record in raw.eidr_registry) raises EmptyRegistryError before
+    anything is written, instead of rejecting every asset; `allow_empty_registry` (the pipeline before its first
+    registry delivery) rejects them with that reason instead.
 
     Assets are streamed from a server-side cursor `chunk_size` at a time, matched by `workers` processes (None or 0:
     as many as the machine or pod grants) and written with COPY and a merge per chunk, so memory holds the registry
@@ -433,7 +439,7 @@ def run_matching(
     write_cache: Callable[[], None] | None = None
     try:
         summary, write_cache = _run_locked(
-            conn, source, config, full, workers, started, run_id, chunk_size, index_cache_dir
+            conn, source, config, full, workers, started, run_id, chunk_size, index_cache_dir, allow_empty_registry
         )
         with conn.cursor() as cur:
             cur.execute(
@@ -471,6 +477,7 @@ def _run_locked(
     run_id: str,
     chunk_size: int,
     index_cache_dir: Path | None,
+    allow_empty_registry: bool = False,
 ) -> tuple[RunSummary, Callable[[], None] | None]:
     from eidr_matching import index_cache
 
@@ -506,6 +513,12 @@ def _run_locked(
         "built" if write_cache is not None or not cached.fingerprint else "loaded from the cache",
         index_seconds,
     )
+    if not cached.records and not allow_empty_registry:
+        raise EmptyRegistryError(
+            "the registry mirror raw.eidr_registry has no active (status valid) records: every asset would be "
+            f"rejected, so {total} assets were not matched; load an EIDR registry export first (provider "
+            "eidr_registry), or check that its rows were not all quarantined"
+        )
     matcher = Matcher(cached.index, config)
     writer = ChunkWriter(conn, run_id, started)
     in_flight: deque[list[str]] = deque()

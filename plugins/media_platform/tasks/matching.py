@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,6 +12,18 @@ from typing import Any
 ASSETS_RELATION = "intermediate.int_titles_for_matching"
 REGISTRY_PROVIDER = "eidr_registry"
 WORKERS_ENV = "MEDIA_MATCH_WORKERS"  # matching processes; unset: every CPU the worker or pod grants
+
+
+def registry_ever_loaded(dsn: str) -> bool:
+    """True once a registry delivery has been loaded; before that, matching rejects assets instead of failing."""
+    import psycopg2
+
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('raw.ingest_batches') is not null")
+        if not cur.fetchone()[0]:
+            return False
+        cur.execute("select exists (select 1 from raw.ingest_batches where provider_id = %s)", (REGISTRY_PROVIDER,))
+        return bool(cur.fetchone()[0])
 
 
 def registry_reloaded_since_last_match(dsn: str) -> bool:
@@ -32,17 +45,28 @@ def registry_reloaded_since_last_match(dsn: str) -> bool:
 
 
 def matching_command(
-    full: bool, index_cache_dir: Path, summary_file: Path, environ: Mapping[str, str] | None = None
+    full: bool,
+    index_cache_dir: Path,
+    summary_file: Path,
+    environ: Mapping[str, str] | None = None,
+    registry_loaded: bool = True,
+    assets_relation: str = ASSETS_RELATION,
 ) -> list[str]:
-    """The matcher's command line: the asset relation, the index cache, the worker setting and --full if asked."""
+    """The matcher's command line: the asset relation, the index cache, the worker setting and --full if asked.
+
+    Until the first registry delivery the matcher rejects assets (reason: no registry) rather than failing the
+    publish; once one was loaded, an empty mirror fails the task with the matcher's message. The benchmark runs
+    this same command against its own asset relation.
+    """
     env = os.environ if environ is None else environ
     workers = env.get(WORKERS_ENV, "").strip()
     if workers and not (workers.isdigit() and int(workers) > 0):
         raise ValueError(f"{WORKERS_ENV}={workers!r} is not a positive number of worker processes")
     return [
-        sys.executable, "-m", "eidr_matching", "match", "--assets-relation", ASSETS_RELATION,
+        sys.executable, "-m", "eidr_matching", "match", "--assets-relation", assets_relation,
         "--index-cache", str(index_cache_dir), "--summary-file", str(summary_file),
         *(["--workers", workers] if workers else []), *(["--full"] if full else []),
+        *([] if registry_loaded else ["--allow-empty-registry"]),
     ]  # fmt: skip
 
 
@@ -51,17 +75,31 @@ def run_matching(log_line: Callable[[str], None]) -> dict[str, Any]:
 
     The registry index is cached under the artifacts directory, so a delta after the first run does not rebuild it.
     """
-    import tempfile
-
     from media_platform.config.settings import PlatformSettings
-    from media_platform.tasks.ingest_local import local_ingest_env, read_summary, run_streaming
     from media_platform.tasks.warehouse_conn import resolve_warehouse_dsn
 
     dsn = resolve_warehouse_dsn()
+    return match_in_child(dsn, PlatformSettings.from_env().artifacts_dir / "eidr_index", log_line)
+
+
+def match_in_child(
+    dsn: str,
+    cache_dir: Path,
+    log_line: Callable[[str], None],
+    assets_relation: str = ASSETS_RELATION,
+    on_start: Callable[[subprocess.Popen[str]], None] | None = None,
+) -> dict[str, Any]:
+    """What the task does once it has its warehouse and cache directory (the benchmark runs this same path with
+    its own asset relation): decide full or incremental, build the command, run it in a child, read its summary."""
+    import tempfile
+
+    from media_platform.tasks.ingest_local import local_ingest_env, read_summary, run_streaming
+
     full = registry_reloaded_since_last_match(dsn)
     with tempfile.TemporaryDirectory(prefix="eidr-match-") as tmp:
         summary_file = Path(tmp) / "summary.json"
-        cache_dir = PlatformSettings.from_env().artifacts_dir / "eidr_index"
-        command = matching_command(full, cache_dir, summary_file)
-        tail = run_streaming(command, local_ingest_env(dsn), log_line)
+        command = matching_command(
+            full, cache_dir, summary_file, registry_loaded=registry_ever_loaded(dsn), assets_relation=assets_relation
+        )
+        tail = run_streaming(command, local_ingest_env(dsn), log_line, on_start)
         return {"full": full, **read_summary(summary_file, tail)}

@@ -27,3 +27,14 @@ def test_without_the_setting_the_matcher_sizes_its_pool_itself(tmp_path: Path) -
 def test_a_bad_worker_setting_names_the_variable(tmp_path: Path, value: str) -> None:
     with pytest.raises(ValueError, match=WORKERS_ENV):
         matching_command(False, tmp_path, tmp_path / "s.json", {WORKERS_ENV: value})
+
+
+def test_before_the_first_registry_delivery_the_matcher_rejects_instead_of_failing(tmp_path: Path) -> None:
+    loaded = build_parser().parse_args(matching_command(False, tmp_path, tmp_path / "s.json", {})[3:])
+    before = build_parser().parse_args(
+        matching_command(False, tmp_path, tmp_path / "s.json", {}, registry_loaded=False, assets_relation="b.assets")[
+            3:
+        ]
+    )
+    assert (loaded.allow_empty_registry, before.allow_empty_registry) == (False, True)
+    assert before.assets_relation == "b.assets"

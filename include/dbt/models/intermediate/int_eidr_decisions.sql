@@ -19,6 +19,10 @@ select
     results.provided_eidr_id,
     overrides.decided_by as override_by,
     overrides.reason as override_reason,
+    case
+        when overrides.asset_key is not null then 'override by ' || overrides.decided_by || ': ' || overrides.reason
+        else results.reason
+    end as reason,
     coalesce(overrides.decided_at, results.decided_at) as decided_at
 from {{ source('eidr', 'match_results') }} as results
 left join active_overrides as overrides on overrides.asset_key = results.asset_key

@@ -11,7 +11,7 @@
 }}
 {%- set columns = [
     'asset_key', 'provider_id', 'eidr_id', 'method', 'score', 'band', 'top_candidate_eidr_id', 'provided_eidr_id',
-    'override_by', 'override_reason', 'decided_at',
+    'override_by', 'override_reason', 'decided_at', 'reason',
 ] %}
 
 with

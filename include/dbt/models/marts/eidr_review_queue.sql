@@ -12,7 +12,7 @@
 }}
 {%- set columns = [
     'asset_key', 'provider_id', 'title', 'release_year', 'provided_eidr_id', 'top_candidate_eidr_id', 'top_score',
-    'top_candidates', 'decided_at',
+    'top_candidates', 'decided_at', 'reason',
 ] %}
 
 with
@@ -67,7 +67,8 @@ fresh as (
         in_review.top_candidate_eidr_id,
         in_review.score as top_score,
         candidates.top_candidates,
-        in_review.decided_at
+        in_review.decided_at,
+        in_review.reason
     from in_review
     left join candidates on candidates.asset_key = in_review.asset_key
     left join {{ ref('titles') }} as titles on titles.asset_key = in_review.asset_key and not titles.is_removed

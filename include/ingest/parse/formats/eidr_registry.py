@@ -32,8 +32,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "AlternateResourceName": ("alternateresourcename", "alternatenames", "alternateresourcenames", "akas"),
     "ReferentType": ("referenttype",),
     "StructuralType": ("structuraltype",),
-    "ReleaseDate": ("releasedate", "year"),
-    "ApproximateLength": ("approximatelength", "length", "runtime"),
+    "ReleaseDate": ("releasedate", "year", "releaseyear"),
+    "ApproximateLength": ("approximatelength", "length", "runtime", "lengthminutes", "approximatelengthminutes"),
     "CountryOfOrigin": ("countryoforigin", "country"),
     "Directors": ("directors", "director"),
     "ParentID": ("parentid", "parent"),
@@ -41,6 +41,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "EpisodeNumber": ("episodenumber", "episode", "distributionnumber"),
     "Status": ("status",),
 }
+REQUIRED_FIELDS = ("ID", "ResourceName")
 XML_RECORDS = ("FullMetadata", "SimpleMetadata")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _ISO_DURATION = re.compile(r"^PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$", re.IGNORECASE)
@@ -85,14 +86,12 @@ def _csv_records(data: bytes, source_file: str, options: Mapping[str, Any]) -> I
     if not header:
         yield Quarantined(source_file, source_file, "empty CSV: no header line", "")
         return
-    wanted = {alias: name for name, aliases in FIELDS.items() for alias in aliases}
-    positions = {wanted[k]: i for i, h in enumerate(header) if (k := re.sub(r"[\s_\-]", "", h.lower())) in wanted}
-    missing = [name for name in ("ID", "ResourceName") if name not in positions]
-    if missing:
-        yield Quarantined(
-            source_file, f"{source_file}:1", f"CSV header lacks {', '.join(missing)}: {header[:20]}", ",".join(header)
-        )
+    problem = csv_header_problem(header)
+    if problem:
+        yield Quarantined(source_file, f"{source_file}:1", problem, ",".join(header))
         return
+    wanted = {alias: name for name, aliases in FIELDS.items() for alias in aliases}
+    positions = {wanted[_header_key(h)]: i for i, h in enumerate(header) if _header_key(h) in wanted}
     separator = str(options.get("alternate_separator", "|"))
     for row in reader:
         line = reader.line_num
@@ -109,6 +108,30 @@ def _csv_records(data: bytes, source_file: str, options: Mapping[str, Any]) -> I
         directors = fields.get("Directors") or ""
         fields["Directors"] = [d.strip() for d in re.split(r"\s*[;|]\s*", directors) if d.strip()]
         yield _outcome(fields, source_file, location, raw)
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[\s_\-]", "", name.lower())
+
+
+def csv_header_problem(header: list[str]) -> str | None:
+    """Why a CSV export's header cannot be read as intended, or None: a required column missing, a column no field
+    accepts (it would be silently ignored: an export whose year column is called "ProductionYear" would match
+    nothing), or a field given twice. Names the columns and what was expected."""
+    wanted = {alias: name for name, aliases in FIELDS.items() for alias in aliases}
+    fields = [wanted.get(_header_key(h)) for h in header]
+    optional = ", ".join(f for f in FIELDS if f not in REQUIRED_FIELDS)
+    expected = f"expected {', '.join(REQUIRED_FIELDS)} and any of {optional}"
+    missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    if missing:
+        return f"CSV header lacks {', '.join(missing)}: header {header[:20]}; {expected}"
+    unknown = [h for h, f in zip(header, fields, strict=True) if f is None and h.strip()]
+    if unknown:
+        return f"CSV header has unknown columns {unknown}: header {header[:20]}; {expected} (or their aliases)"
+    twice = sorted({f for f in fields if f is not None and fields.count(f) > 1})
+    if twice:
+        return f"CSV header gives {', '.join(twice)} more than once: header {header[:20]}; {expected}"
+    return None
 
 
 def _decode(data: bytes) -> str:

@@ -126,6 +126,8 @@ def test_xml_export_records() -> None:
         (b"<Export><FullMetadata>", "malformed XML"),
         (b"", "empty CSV"),
         (b"Title,Year\nHeat,1995\n", "CSV header lacks ID"),
+        (b"ID,Title,ProductionYear\n", "CSV header has unknown columns ['ProductionYear']"),
+        (b"ID,Title,ResourceName\n", "CSV header gives ResourceName more than once"),
     ],
 )
 def test_broken_files_are_quarantined_never_raised(data: bytes, reason: str) -> None:
