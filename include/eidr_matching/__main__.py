@@ -127,13 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; results on stdout (JSON for match/override), the log and any one-line error on stderr."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    from eidr_matching.parallel import WorkerDied
     from eidr_matching.scoring import ConfigError
     from eidr_matching.store import StoreError
     from ingest.models import IngestError
 
     try:
         result = COMMANDS[args.command](args)
-    except (StoreError, ConfigError, IngestError) as err:
+    except (StoreError, ConfigError, IngestError, WorkerDied) as err:
         print(f"eidr_matching: error: {err}", file=sys.stderr)
         return 2 if isinstance(err, ConfigError) else 1
     except Exception as err:
