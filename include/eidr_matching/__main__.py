@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     from eidr_matching.evaluate import EvaluationError
+    from eidr_matching.parallel import WorkerDied
     from eidr_matching.registry import RegistryError
     from eidr_matching.scoring import ConfigError
     from eidr_matching.store import StoreError
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = COMMANDS[args.command](args)
-    except (StoreError, ConfigError, IngestError, RegistryError, EvaluationError) as err:
+    except (StoreError, ConfigError, IngestError, RegistryError, EvaluationError, WorkerDied) as err:
         print(f"eidr_matching: error: {err}", file=sys.stderr)
         return 2 if isinstance(err, ConfigError) else 1
     except Exception as err:

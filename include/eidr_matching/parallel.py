@@ -14,6 +14,8 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from eidr_matching.matcher import Matcher
@@ -24,6 +26,10 @@ WORKERS_ENV = "EIDR_MATCH_WORKERS"
 DEFAULT_CHUNK_SIZE = 5_000
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _MATCHER: Matcher | None = None  # the parent's matcher, inherited by the forked workers
+
+
+class WorkerDied(RuntimeError):
+    """A matching worker process died mid-run; the run fails instead of waiting for the chunk it held."""
 
 
 def cgroup_cpu_limit(root: Path = CGROUP_ROOT, self_cgroup: Path = Path("/proc/self/cgroup")) -> float | None:
@@ -94,16 +100,28 @@ def match_chunks(
     _MATCHER = matcher
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # A process pool that fails every pending chunk when a worker dies (SIGKILL, the OOM killer): with
+        # multiprocessing.Pool the dead worker's chunk was lost and the run waited for it forever.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             pending: deque = deque()
-            for chunk in chunks:
-                pending.append((chunk, pool.apply_async(_decide_chunk, (chunk,))))
-                if len(pending) >= 2 * workers:
+            try:
+                for chunk in chunks:
+                    pending.append((chunk, pool.submit(_decide_chunk, chunk)))
+                    if len(pending) >= 2 * workers:
+                        done, result = pending.popleft()
+                        yield done, result.result()
+                while pending:
                     done, result = pending.popleft()
-                    yield done, result.get()
-            while pending:
-                done, result = pending.popleft()
-                yield done, result.get()
+                    yield done, result.result()
+            except BaseException as err:
+                pool.shutdown(wait=False, cancel_futures=True)  # the chunks not started yet are never decided
+                if not isinstance(err, BrokenProcessPool):
+                    raise
+                raise WorkerDied(
+                    "an EIDR matching worker process died (killed by a signal, or out of memory) while matching: "
+                    "this run stops and writes nothing; run it again"
+                ) from None
     finally:
         _MATCHER = None
         gc.unfreeze()

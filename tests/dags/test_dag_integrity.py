@@ -117,3 +117,23 @@ def test_bad_yaml_is_an_import_error_and_the_others_still_load(
     [(path, message)] = bag.import_errors.items()
     assert path.endswith("provider_config_check.py")
     assert "broken.yaml" in message and "format" in message and "'adi'" in message
+
+
+def test_a_credential_in_a_yaml_is_masked_in_the_import_error(
+    monkeypatch: pytest.MonkeyPatch, test_env: dict[str, str], tmp_path: Path
+) -> None:
+    password, signature = "pw-Never-Shown-1", "sig-Never-Shown-2"
+    demo = (PROJECT_ROOT / "include" / "providers" / "demo_adi.yaml").read_text()
+    for name, source in {
+        "leaky_sftp": f"  transport: sftp\n  location: sftp://feed:{password}@sftp.example/in",
+        "leaky_s3": f"  transport: s3\n  location: s3://drop/in?X-Amz-Signature={signature}",
+    }.items():
+        text = demo.replace("  transport: local\n  location: demo_adi", source).replace("demo_adi", name)
+        (tmp_path / f"{name}.yaml").write_text(text)
+    bag = _dagbag(monkeypatch, test_env, tmp_path)
+    [(path, message)] = bag.import_errors.items()
+    assert path.endswith("provider_config_check.py")
+    assert "leaky_sftp.yaml" in message and "leaky_s3.yaml" in message
+    assert message.count("source.location: a credential was found in the location") == 2
+    assert "sftp://***@sftp.example/in" in message and "X-Amz-Signature=***" in message
+    assert password not in message and signature not in message

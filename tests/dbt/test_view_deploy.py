@@ -197,3 +197,32 @@ def test_rows_of_unconfigured_providers_never_reach_staging(
         with warehouse.cursor() as cur:
             cur.execute("delete from raw.adi_titles where batch_id like '%-filter-batch'")
         run_dbt("run", "--select", "stg_adi__titles")
+
+
+def test_provider_deliveries_keeps_only_the_configured_providers(
+    raw_tables: None,
+    warehouse: Any,
+    run_dbt: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    from eidr_matching import store
+
+    store.ensure_tables(warehouse)  # the marts' delta reads the matcher's decisions too
+    with warehouse.cursor() as cur:
+        for provider_id in ("configured_adi", "typo_adi"):
+            cur.execute(
+                "insert into raw.ingest_batches values (%s, %s, 'adi', '2026-11-02', '2026-11-03', 1, 3, 3, 0, 10,"
+                " now(), now())",
+                (f"{provider_id}-deliveries-batch", provider_id),
+            )
+    try:
+        result = run_dbt(
+            "run", "--select", "provider_deliveries", "--full-refresh", "--vars", "{providers: [configured_adi]}"
+        )
+        assert result.returncode == 0, result.stdout[-3000:]
+        with warehouse.cursor() as cur:
+            cur.execute("select provider_id from audit.provider_deliveries where batch_id like '%-deliveries-batch'")
+            assert [row[0] for row in cur.fetchall()] == ["configured_adi"]
+    finally:
+        with warehouse.cursor() as cur:
+            cur.execute("delete from raw.ingest_batches where batch_id like '%-deliveries-batch'")
+        run_dbt("run", "--select", "provider_deliveries", "--full-refresh")

@@ -68,14 +68,21 @@ def demo_ports(log_dir: Path) -> Any:
 
 
 @pytest.fixture(scope="module")
+def demo_connections() -> dict[str, str]:
+    """The AIRFLOW_CONN_* variables the demo services gave the run (filled by first_publish): they hold its secrets."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def first_publish(
-    drop_root: Path, log_dir: Path, warehouse_dsn: str, demo_ports: Any
+    drop_root: Path, log_dir: Path, warehouse_dsn: str, demo_ports: Any, demo_connections: dict[str, str]
 ) -> dict[str, subprocess.CompletedProcess[str]]:
     """Every demo provider ingests one interval from its own transport (local, S3, SFTP, API), then one publish."""
     from demo.services import demo_services
 
     runs: dict[str, subprocess.CompletedProcess[str]] = {}
     with demo_services(drop_root, date(2026, 11, 1), 3, seed=7, ports=demo_ports) as service_env:
+        demo_connections.update(service_env)
         saved = dict(os.environ)
         os.environ.update(service_env)
         try:
@@ -233,3 +240,65 @@ def test_a_bad_row_is_quarantined_and_everything_else_is_published(
         page.read_text(errors="replace") for page in (Path(test_env["MEDIA_ARTIFACTS_DIR"]) / "gx").rglob("*.html")
     )
     assert "runtime_minutes" in docs
+
+
+# What a demo-like run leaves behind and who may read it: every file under these folders, these tables of the
+# Airflow metadata database (import errors, XComs, rendered fields, the audit log, runs) and of the warehouse.
+METADATA_TABLES = ("import_error", "xcom", "rendered_task_instance_fields", "log", "dag_run", "task_instance")
+WAREHOUSE_TABLES = ("ops.alerts", "raw.ingest_batches", "raw.ingest_ledger", "raw.quarantine", "eidr.match_runs")
+
+
+def _demo_secrets(demo_connections: dict[str, str], warehouse_dsn: str) -> dict[str, str]:
+    """Every secret the demo run used: the S3 keys, the SFTP password, the API token and the warehouse password."""
+    import json
+    from urllib.parse import urlsplit
+
+    found = {}
+    for variable, value in demo_connections.items():
+        conn = json.loads(value)
+        found[f"{variable} password"] = conn["password"]
+        if conn["conn_type"] == "aws":
+            found[f"{variable} access key id"] = conn["login"]
+    parts = urlsplit(warehouse_dsn)
+    if parts.password and parts.password != parts.username:  # not the embedded server's placeholder (trust auth)
+        found["warehouse password"] = parts.password
+    return found
+
+
+def test_no_secret_of_the_demo_shows_in_any_log_import_error_or_artifact(
+    first_publish: dict, demo_connections: dict[str, str], warehouse_dsn: str, test_env: dict[str, str]
+) -> None:
+    import stat
+
+    assert first_publish["publish"].returncode == 0
+    secrets = _demo_secrets(demo_connections, warehouse_dsn)
+    assert {"AIRFLOW_CONN_DEMO_AVAILS_SFTP password", "AIRFLOW_CONN_DEMO_TITLES_API password"} <= set(secrets)
+    assert all(len(secret) >= 6 for secret in secrets.values())
+    artifacts = Path(test_env["MEDIA_ARTIFACTS_DIR"])
+    # The one file that must hold the warehouse URL, owner-only; everything else is grepped.
+    gx_variables = artifacts / "gx" / "gx" / "uncommitted" / "config_variables.yml"
+    assert stat.S_IMODE(gx_variables.stat().st_mode) == 0o600
+    folders = [
+        artifacts, Path(test_env["AIRFLOW_HOME"]), Path(test_env["MEDIA_DROP_ROOT"]).parent / "demo_services" / "logs",
+        PROJECT_ROOT / "include" / "dbt" / "target", PROJECT_ROOT / "include" / "dbt" / "logs",
+        *([Path(test_env["AIRFLOW__COSMOS__CACHE_DIR"])] if test_env.get("AIRFLOW__COSMOS__CACHE_DIR") else []),
+    ]  # fmt: skip
+    leaks = []
+    files = 0
+    for folder in folders:
+        for path in (p for p in folder.rglob("*") if p.is_file() and p != gx_variables):
+            files += 1
+            data = path.read_bytes()
+            leaks += [f"{name} in {path}" for name, secret in secrets.items() if secret.encode() in data]
+    assert files > 50  # the task logs, dbt docs, GX data docs and the runs' logs are all there
+    for dsn, tables in (
+        (test_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], METADATA_TABLES),
+        (warehouse_dsn, WAREHOUSE_TABLES),
+    ):
+        libpq = dsn.replace("postgresql+psycopg2://", "postgresql://")
+        for table in tables:
+            if not query(libpq, "select to_regclass(%s) is not null", (table,))[0][0]:
+                continue
+            text = "\n".join(row[0] for row in query(libpq, f"select t::text from {table} as t"))  # noqa: S608
+            leaks += [f"{name} in {table}" for name, secret in secrets.items() if secret in text]
+    assert leaks == []

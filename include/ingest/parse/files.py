@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import errno
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,9 @@ from ingest.record_text import raw_text
 log = logging.getLogger("ingest")
 READ_CHUNK = 1024 * 1024
 GROUP_FILES = 500  # files parsed as one group, at most (and at most FormatSpec.group_bytes or ROW_GROUP_BYTES of them)
+# OSErrors that are about the file itself (gone, no access, not a file): it is quarantined and the others go on. Any
+# other OSError (a reset or closed connection, a timeout) is the transport failing mid-file: the run fails.
+FILE_ERRNOS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.ELOOP})
 ROW_GROUP_BYTES = 1 << 20  # files of a row-by-row format parsed as one group (their records become one block)
 
 
@@ -159,12 +163,24 @@ def _read_capped(source: SourceFile) -> bytes:
                 if not chunk:
                     break
                 data += chunk
-    except OSError:
-        raise
+    except OSError as err:
+        if err.errno in FILE_ERRNOS:
+            raise
+        raise _transfer_failed(source, err) from err
     except Exception as err:  # a transport failure (network, protocol): fail the run so that it is retried
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise IngestError(f"cannot read {source.relative}: {type(err).__name__}: {first}") from err
+        raise _transfer_failed(source, err) from err
+    if source.size is not None and len(data) < min(source.size, MAX_FILE_BYTES + 1):
+        raise _transfer_failed(source, f"got {len(data)} of its {source.size} bytes (the connection ended early)")
     return bytes(data)
+
+
+def _transfer_failed(source: SourceFile, cause: BaseException | str) -> IngestError:
+    """The transport failed mid-file: the run stops (its one transaction loads nothing) so that a rerun or the
+    task's retry reads every file again."""
+    if isinstance(cause, BaseException):
+        text = str(cause).strip()
+        cause = f"{type(cause).__name__}: {text.splitlines()[0] if text else 'no message'}"
+    return IngestError(f"cannot read {source.relative}: {cause}; nothing of this batch was loaded, run it again")
 
 
 def _checksum(data: bytes) -> str:

@@ -466,7 +466,22 @@ def _file_context(gx_root_dir: Path) -> FileDataContext:
         context.variables.analytics_enabled = False
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         context.variables.save()
+    _owner_only_config_variables(context)
     return context
+
+
+def _owner_only_config_variables(context: FileDataContext) -> None:
+    """GX writes the warehouse URL (with its password) into uncommitted/config_variables.yml, a file it creates
+    world-readable: make it owner-only (0600, its folder 0700) before the URL is written. GX rewrites the file in
+    place, so the mode stays."""
+    relative = context.variables.config.config_variables_file_path
+    if not relative or context.root_directory is None:
+        return
+    path = Path(context.root_directory) / relative
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    path.chmod(0o600)
 
 
 def data_docs_index_path(gx_root_dir: Path) -> Path:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ingest import contract
 from media_platform.config.constants import CRON_PRESETS, PickBy, SourceFormat, Transport
+from media_platform.config.url_credentials import mask_url_credentials, url_credentials
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
 WATCHED_TRANSPORTS = ("local",)  # transports with a delivery watcher (media_platform.triggers)
@@ -73,6 +74,17 @@ class SourceConfig(_Model):
     )
     watch_poll_seconds: float = Field(default=5.0, ge=1, le=300, description="how often the watcher lists the location")
 
+    @field_validator("location")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        found = url_credentials(value)
+        if found:
+            raise ValueError(
+                f"a credential was found in the location ({', '.join(found)}): {mask_url_credentials(value)}; "
+                "credentials belong in credentials_conn_id or secrets, never in the YAML"
+            )
+        return value
+
     @model_validator(mode="after")
     def _watch_supported(self) -> SourceConfig:
         if self.watch and self.transport.value not in WATCHED_TRANSPORTS:
@@ -89,9 +101,8 @@ class SourceConfig(_Model):
         allowed = spec.schemes
         if scheme not in allowed:
             shown = " or ".join(f"{s}://..." if s else "a path" for s in allowed)
-            raise ValueError(f"location: transport {self.transport.value} expects {shown}, got {self.location!r}")
-        if "@" in self.location.split("://", 1)[-1].split("/", 1)[0]:
-            raise ValueError("location: credentials do not belong in the location; use credentials_conn_id/secrets")
+            shown_location = mask_url_credentials(self.location)
+            raise ValueError(f"location: transport {self.transport.value} expects {shown}, got {shown_location!r}")
         if (spec.source_kind == contract.SourceKind.API) != (self.api is not None):
             raise ValueError("api: required exactly when transport is api")
         return self
@@ -191,7 +202,7 @@ def _validated_config(path: Path, text: str) -> ProviderConfig:
     try:
         data = _safe_load(text)
     except yaml.YAMLError as err:
-        raise ProviderConfigError(path, [("(yaml)", f"not valid YAML: {err}")]) from err
+        raise ProviderConfigError(path, [("(yaml)", f"not valid YAML: {_yaml_problem(err)}")]) from None
     if not isinstance(data, dict):
         raise ProviderConfigError(path, [("(file)", f"expected a mapping of fields, got {type(data).__name__}")])
     try:
@@ -218,14 +229,28 @@ def _safe_load(text: str) -> Any:
     return yaml.safe_load(text)
 
 
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """What is wrong and where, without PyYAML's snippet of the line: that line may hold a credential."""
+    problem = getattr(err, "problem", None)
+    if problem is None:
+        return type(err).__name__
+    mark = getattr(err, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    context = getattr(err, "context", None)
+    return f"{context + ': ' if context else ''}{problem}{where}"
+
+
 def _describe(error: Any) -> str:
     message = str(error["msg"])
     if error["type"] == "extra_forbidden":
         return "unknown field (check the spelling; see the README for the fields)"
     if error["type"] == "missing":
         return "required field is missing"
+    if error["type"] == "value_error":
+        return message.removeprefix("Value error, ")  # ours say what they got, masked where it may hold a credential
     if "input" in error and not isinstance(error["input"], dict | list):
-        return f"{message} (got {error['input']!r})"
+        given = error["input"]
+        return f"{message} (got {mask_url_credentials(given) if isinstance(given, str) else given!r})"
     return message  # a whole section is never echoed: it may hold a location with credentials
 
 

@@ -114,7 +114,18 @@ def create_app() -> FastAPI:
             }
             for row in page.rows
         ]
-        return JSONResponse({"generated_at": page.generated_at.isoformat(), "providers": rows})
+        unknown = [
+            {
+                "provider_id": entry.provider_id,
+                "batches": entry.batches,
+                "records_read": entry.records_read,
+                "last_seen": entry.last_seen.isoformat() if entry.last_seen else None,
+            }
+            for entry in page.unknown
+        ]
+        return JSONResponse(
+            {"generated_at": page.generated_at.isoformat(), "providers": rows, "unknown_providers": unknown}
+        )
 
     @app.get("/quarantine/{provider_id}", response_class=HTMLResponse)
     def quarantine(provider_id: str, user: User) -> HTMLResponse:

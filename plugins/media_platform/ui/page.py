@@ -10,7 +10,15 @@ from media_platform.config.constants import cron_expression
 from media_platform.config.provider import load_provider_configs
 from media_platform.config.settings import PlatformSettings
 from media_platform.ui import charts
-from media_platform.ui.queries import CHART_DAYS, WarehouseFacts, airflow_state, warehouse_dsn, warehouse_facts
+from media_platform.ui.queries import (
+    CHART_DAYS,
+    UnknownProvider,
+    WarehouseFacts,
+    airflow_state,
+    unknown_providers,
+    warehouse_dsn,
+    warehouse_facts,
+)
 from media_platform.ui.status import ProviderRow, deadline_state, freshness, problems_first, schedule_period
 
 
@@ -21,6 +29,7 @@ class StatusPage:
     warehouse_error: str = ""
     missing_tables: list[str] = field(default_factory=list)
     hidden: int = 0  # providers whose DAG the user may not read
+    unknown: list[UnknownProvider] = field(default_factory=list)  # provider ids in raw without a YAML
 
 
 def _days(now: datetime) -> list[date]:
@@ -60,8 +69,12 @@ def build_status_page(
     visible = [config for dag_id, config in sorted(configs.items()) if dag_id in allowed]
     dags, runs, lags = airflow_state([config.dag_id for config in visible], now)
     providers = [config.provider_id for config in visible]
+    configured = [config.provider_id for config in loaded.configs] + [error.path.stem for error in loaded.errors]
+    unknown: list[UnknownProvider] = []
     try:
-        facts = warehouse_facts(dsn or warehouse_dsn(), providers, now)
+        dsn = dsn or warehouse_dsn()
+        facts = warehouse_facts(dsn, providers, now)
+        unknown = unknown_providers(dsn, configured)
     except Exception as err:  # no `warehouse` connection: the Airflow half of the page still helps
         facts = WarehouseFacts(error=f"warehouse connection unavailable: {err}")
     days = _days(now)
@@ -106,4 +119,5 @@ def build_status_page(
         warehouse_error=facts.error,
         missing_tables=facts.missing_tables,
         hidden=len(configs) - len(visible),
+        unknown=unknown,
     )

@@ -329,6 +329,48 @@ def _hooks(
             facts.anomalies[provider].append(f"{metric} ({period})")
 
 
+@dataclass(frozen=True)
+class UnknownProvider:
+    """A provider id that wrote to raw but has no YAML (a test load, a typo, a removed provider): never published."""
+
+    provider_id: str
+    batches: int
+    records_read: int
+    last_seen: datetime | None
+
+
+UNKNOWN_PROVIDERS_LIMIT = 50
+
+
+def unknown_providers(dsn: str, configured: Sequence[str]) -> list[UnknownProvider]:
+    """Provider ids in raw.ingest_batches that are not among `configured` (the provider YAMLs), with their batches,
+    records read and latest batch, most recent first; empty before the first load or when the warehouse is down."""
+    import psycopg2
+
+    try:
+        with closing(psycopg2.connect(dsn, connect_timeout=5, application_name="media-platform-ui")) as conn:
+            conn.set_session(readonly=True)
+            with conn.cursor() as cur:
+                cur.execute("set local statement_timeout = %s", (_STATEMENT_TIMEOUT_MS,))
+                if not _existing(cur, [BATCHES]):
+                    return []
+                cur.execute(
+                    """
+                    select provider_id, count(*), coalesce(sum(records_read), 0), max(finished_at)
+                    from raw.ingest_batches
+                    where provider_id <> all(%s)
+                    group by provider_id
+                    order by max(finished_at) desc nulls last, provider_id
+                    limit %s
+                    """,
+                    (list(configured), UNKNOWN_PROVIDERS_LIMIT),
+                )
+                return [UnknownProvider(p, int(b), int(r), last) for p, b, r, last in cur.fetchall()]
+    except psycopg2.Error:
+        log.exception("provider status: unknown providers query failed")
+        return []
+
+
 def quarantine_rows(dsn: str, provider_id: str, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
     """The provider's quarantined records of the last 24 hours, newest first (at most `limit`)."""
     import psycopg2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import psycopg2
@@ -33,6 +35,18 @@ def test_good_marts_pass(warehouse_dsn: str, marts: str, tmp_path: Path) -> None
     project = (tmp_path / "gx" / "great_expectations.yml").read_text()
     assert "analytics_enabled: false" in project
     assert warehouse_dsn.split("@", 1)[1] not in project, "the warehouse URL belongs in uncommitted/ only"
+
+
+def test_the_file_holding_the_warehouse_url_is_owner_only(warehouse_dsn: str, marts: str, tmp_path: Path) -> None:
+    previous = os.umask(0o022)  # the usual umask, under which GX creates its files world-readable
+    try:
+        audit(warehouse_dsn, marts, TABLES, tmp_path)
+    finally:
+        os.umask(previous)
+    variables = tmp_path / "gx" / "uncommitted" / "config_variables.yml"
+    assert "media_warehouse_connection" in variables.read_text()
+    assert stat.S_IMODE(variables.stat().st_mode) == 0o600
+    assert stat.S_IMODE(variables.parent.stat().st_mode) == 0o700
 
 
 def test_a_record_breaking_a_record_rule_is_quarantined_and_the_audit_passes(

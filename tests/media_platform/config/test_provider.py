@@ -113,7 +113,7 @@ def test_config_formats_are_the_ingest_package_formats() -> None:
     ("source", "message"),
     [
         ("  transport: s3\n  location: /data/drop", "transport s3 expects s3://"),
-        ("  transport: sftp\n  location: sftp://user:pw@host/in", "credentials do not belong in the location"),
+        ("  transport: sftp\n  location: sftp://user:pw@host/in", "a credential was found in the location"),
         ("  transport: api\n  location: https://api.example/v1/titles", "api: required exactly when transport is api"),
     ],
 )
@@ -124,9 +124,41 @@ def test_source_location_must_fit_the_transport(tmp_path: Path, source: str, mes
 
 
 def test_an_error_about_a_whole_section_does_not_echo_it(tmp_path: Path) -> None:
-    # the watch check fails on the source section as a whole; its location carries a password
-    source = "  transport: sftp\n  location: sftp://user:hunter2@host/in\n  watch: true"
+    # the watch check fails on the source section as a whole (a section is never echoed: it may hold a credential)
+    source = "  transport: sftp\n  location: sftp://host/in?user_hint=hunter2\n  watch: true"
     text = _valid_yaml().replace("  transport: local\n  location: demo_adi", source)
     with pytest.raises(ProviderConfigError, match="has no delivery watcher") as raised:
         load_provider_config(_write(tmp_path, "acme", text))
     assert "hunter2" not in str(raised.value)
+
+
+SECRET = "hunter2-Secret"
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        (f"  transport: sftp\n  location: sftp://feed:{SECRET}@host/in", "password in user:password@"),
+        (f"  transport: s3\n  location: s3://AKIAEXAMPLE:{SECRET}@bucket/in", "password in user:password@"),
+        (f"  transport: s3\n  location: s3://bucket/in?X-Amz-Signature={SECRET}", "query parameter 'X-Amz-Signature'"),
+        (f"  transport: http\n  location: https://cdn.example/drop/?token={SECRET}", "query parameter 'token'"),
+        (f"  transport: http\n  location: https://cdn.example/drop/?a=1&sig={SECRET}", "query parameter 'sig'"),
+        (f"  transport: http\n  location: https://cdn.example/?access_key={SECRET}", "query parameter 'access_key'"),
+        (f"  transport: sftp\n  location: https://u:{SECRET}@host/in?password={SECRET}", "query parameter 'password'"),
+    ],
+)
+def test_a_credential_in_the_location_is_named_and_masked(tmp_path: Path, source: str, what: str) -> None:
+    text = _valid_yaml().replace("  transport: local\n  location: demo_adi", source)
+    with pytest.raises(ProviderConfigError) as raised:
+        load_provider_config(_write(tmp_path, "acme", text))
+    problems = dict(raised.value.problems)
+    assert "a credential was found in the location" in problems["source.location"]
+    assert what in problems["source.location"] and "***" in problems["source.location"]
+    assert SECRET not in str(raised.value)
+
+
+def test_a_yaml_syntax_error_does_not_echo_its_line(tmp_path: Path) -> None:
+    text = _valid_yaml().replace("  location: demo_adi", f"  location: sftp://feed:{SECRET}@host/in: [")
+    with pytest.raises(ProviderConfigError, match=r"\(yaml\): not valid YAML: .*line \d+, column \d+") as raised:
+        load_provider_config(_write(tmp_path, "acme", text))
+    assert SECRET not in str(raised.value)

@@ -82,3 +82,30 @@ def test_pages_are_listed_under_browse(client: Any, token: str) -> None:
 def test_the_app_root_leads_to_the_status_page(client: Any, token: str) -> None:
     response = client.get("/media-platform/", cookies={"_token": token}, follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/media-platform/status")
+
+
+def test_provider_ids_in_raw_without_a_yaml_show_as_unknown_providers(
+    client: Any, token: str, warehouse_dsn: str
+) -> None:
+    from ingest.load import warehouse
+
+    conn = warehouse.connect(warehouse_dsn)
+    warehouse.ensure_tables(conn)
+    with conn, conn.cursor() as cur:
+        cur.execute("delete from raw.ingest_batches where batch_id = 'ui-app-typo'")
+        cur.execute(
+            "insert into raw.ingest_batches values ('ui-app-typo', 'demo_adl', 'adi', '2026-11-02', '2026-11-03', 1,"
+            " 4, 4, 0, 10, now(), now())"
+        )
+    try:
+        status = client.get("/media-platform/status.json", headers={"Authorization": f"Bearer {token}"}).json()
+        [typo] = [entry for entry in status["unknown_providers"] if entry["provider_id"] == "demo_adl"]
+        assert (typo["batches"], typo["records_read"]) == (1, 4)
+        assert "demo_adl" not in {row["provider_id"] for row in status["providers"]}
+        assert not {"demo_adi", "eidr_registry"} & {entry["provider_id"] for entry in status["unknown_providers"]}
+        page = client.get("/media-platform/status", cookies={"_token": token}).text
+        assert "Unknown providers" in page and 'data-unknown-provider="demo_adl"' in page
+    finally:
+        with conn, conn.cursor() as cur:
+            cur.execute("delete from raw.ingest_batches where batch_id = 'ui-app-typo'")
+        conn.close()
