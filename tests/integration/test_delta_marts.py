@@ -217,3 +217,58 @@ def query(conn: Any, sql: str, params: tuple = ()) -> list[tuple]:
     with conn.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
+
+
+def test_a_build_killed_midway_leaves_the_mart_as_it_was_and_the_rerun_completes(
+    dbt: Callable[..., dict[str, Any]], conn: Any, warehouse_dsn: str, tmp_path: Path
+) -> None:
+    """SIGKILL of the marts' build (as when build_marts' worker dies) while titles is being rebuilt: titles and what
+    it has seen stay as they were, reporting is not touched (only publish writes it), and the next build completes."""
+    import os
+    import signal
+    import time
+
+    provider = "delta_killed"
+    load(conn, provider, DAY_1, {"k1": "K one"})
+    build(dbt)
+    seen = "select batch_id, finished_at from audit.mart_delta_batches where mart = 'titles' order by 1"
+    titles_before, seen_before = physical_rows(warehouse_dsn)["titles"], query(conn, seen)
+    reporting = "select count(*), coalesce(sum(hashtext(t::text)), 0) from reporting.titles as t"
+    has_reporting = query(conn, "select to_regclass('reporting.titles') is not null") == [(True,)]
+    reporting_before = query(conn, reporting) if has_reporting else None
+    load(conn, provider, DAY_2, {"k2": "K two"})
+
+    blocker = psycopg2.connect(warehouse_dsn)
+    command = [str(DBT), "build", "-s", "path:models/marts", "--project-dir", str(DBT_DIR), "--profiles-dir",
+               str(DBT_DIR), "--target-path", str(tmp_path), "--log-path", str(tmp_path / "logs")]  # fmt: skip
+    try:
+        with blocker.cursor() as cur:  # hold titles, so the build is caught inside its transaction
+            cur.execute("lock table audit.titles in access exclusive mode")
+            cur.execute("select pg_backend_pid()")
+            [(blocker_pid,)] = cur.fetchall()
+        killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+        waiting: list[tuple] = []
+        deadline = time.monotonic() + 300
+        while not waiting and time.monotonic() < deadline and killed.poll() is None:
+            time.sleep(0.2)
+            waiting = query(
+                conn, "select pid from pg_stat_activity where %s = any(pg_blocking_pids(pid))", (blocker_pid,)
+            )
+        assert waiting, "the build never reached titles"
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    [(backend,)] = waiting
+    deadline = time.monotonic() + 60
+    while query(conn, "select 1 from pg_stat_activity where pid = %s", (backend,)) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the orphaned session ends at its next write to the dead client, without committing
+
+    assert physical_rows(warehouse_dsn)["titles"] == titles_before
+    assert query(conn, seen) == seen_before
+    assert not has_reporting or query(conn, reporting) == reporting_before
+    results = build(dbt)
+    assert results["titles"]["status"] == "success"
+    rows = query(conn, "select asset_key, title from audit.titles where provider_id = %s order by 1", (provider,))
+    assert rows == [(f"{provider}:k1", "K one"), (f"{provider}:k2", "K two")]
