@@ -12,6 +12,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from media_platform.tasks.ingest_cli import INTERVAL_END, INTERVAL_START
+
 pytestmark = pytest.mark.integration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +105,13 @@ def test_a_new_adi_provider_yaml_is_all_it_takes(
     staging_tests = bag.dags[f"ingest_{PROVIDER}"].get_task("transform_staging.test")
     configured = sorted(path.stem for path in Path(new_provider_env["MEDIA_PROVIDERS_DIR"]).glob("*.yaml"))
     assert staging_tests.select == "tag:format_adi"
-    assert staging_tests.vars == {"providers": configured, "provider_id": PROVIDER} and PROVIDER in configured
+    assert PROVIDER in configured
+    assert staging_tests.vars == {  # its own rows of the run's data interval
+        "providers": configured,
+        "provider_id": PROVIDER,
+        "test_interval_start": INTERVAL_START,
+        "test_interval_end": INTERVAL_END,
+    }
 
     # its DAG loads the packages and tests its staging slice
     ingest = airflow_dags_test(f"ingest_{PROVIDER}", LOGICAL_DATE, new_provider_env)
