@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -105,6 +106,30 @@ def scratch_schema(warehouse: psycopg2.extensions.connection, request: pytest.Fi
     yield name
     with warehouse.cursor() as cur:
         cur.execute(f"drop schema if exists {name} cascade")
+
+
+@pytest.fixture(scope="session")
+def own_database(warehouse_dsn: str) -> Callable[[str], AbstractContextManager[psycopg2.extensions.connection]]:
+    """`with own_database(prefix) as conn`: a database of its own on the warehouse server (the shared one holds
+    other tests' rows), dropped after."""
+
+    @contextmanager
+    def make(prefix: str) -> Iterator[psycopg2.extensions.connection]:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        admin = psycopg2.connect(warehouse_dsn)
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f'create database "{name}"')
+        conn = psycopg2.connect(warehouse_dsn.rsplit("/", 1)[0] + f"/{name}")
+        try:
+            yield conn
+        finally:
+            conn.close()
+            with admin.cursor() as cur:
+                cur.execute(f'drop database "{name}"')
+            admin.close()
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,10 @@ absent registry stops with a clear message instead of rejecting every asset."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 import pytest
 from eidr_cases import MATRIX
 
@@ -78,26 +75,10 @@ def test_an_empty_index_says_so_in_the_rejection() -> None:
     assert decision.band == Band.REJECT and "registry mirror is empty" in (decision.reason or "")
 
 
-@contextmanager
-def _own_database(warehouse_dsn: str) -> Iterator[Any]:
-    """A database of its own (the shared warehouse holds other tests' registry rows), dropped after."""
-    name = f"eidr_empty_registry_{datetime.now(UTC):%H%M%S%f}"
-    admin = psycopg2.connect(warehouse_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"create database {name}")
-    conn = psycopg2.connect(warehouse_dsn.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield conn
-    finally:
-        conn.close()
-        with admin.cursor() as cur:
-            cur.execute(f"drop database {name}")
-        admin.close()
-
-
-def test_matching_against_an_empty_registry_fails_clearly_and_writes_nothing(warehouse_dsn: str) -> None:
-    with _own_database(warehouse_dsn) as conn:
+def test_matching_against_an_empty_registry_fails_clearly_and_writes_nothing(
+    own_database: Callable[[str], Any],
+) -> None:
+    with own_database("eidr_empty_registry") as conn:
         with conn, conn.cursor() as cur:
             cur.execute("create schema a; create table a.assets (asset_key text, title text, release_year int)")
             cur.execute("insert into a.assets values ('k1', 'The Matrix', 1999), ('k2', 'Heat', 1995)")

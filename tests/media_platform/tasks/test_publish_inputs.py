@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg2
 import pytest
@@ -16,28 +15,10 @@ from media_platform.tasks.publish_inputs import (
 )
 
 
-@contextmanager
-def own_database(warehouse_dsn: str, prefix: str) -> Iterator[psycopg2.extensions.connection]:
-    """A database of its own on the warehouse server (the shared one holds other tests' batches), dropped after."""
-    name = f"{prefix}_{datetime.now(UTC):%H%M%S%f}"
-    admin = psycopg2.connect(warehouse_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"create database {name}")
-    conn = psycopg2.connect(warehouse_dsn.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield conn
-    finally:
-        conn.close()
-        with admin.cursor() as cur:
-            cur.execute(f"drop database {name}")
-        admin.close()
-
-
 @pytest.fixture()
-def inputs_db(warehouse_dsn: str) -> Iterator[psycopg2.extensions.connection]:
+def inputs_db(own_database: Callable[[str], Any]) -> Iterator[psycopg2.extensions.connection]:
     """Its own database with the tables the fingerprint reads."""
-    with own_database(warehouse_dsn, "publish_inputs") as conn:
+    with own_database("publish_inputs") as conn:
         with conn, conn.cursor() as cur:
             cur.execute(
                 "create schema raw; create schema eidr;"
@@ -79,6 +60,6 @@ def test_the_last_published_fingerprint_is_the_one_recorded(inputs_db: psycopg2.
     assert last_published_fingerprint(inputs_db) == "second"
 
 
-def test_a_fresh_warehouse_has_a_fingerprint(warehouse_dsn: str) -> None:
-    with own_database(warehouse_dsn, "publish_inputs_empty") as conn:
+def test_a_fresh_warehouse_has_a_fingerprint(own_database: Callable[[str], Any]) -> None:
+    with own_database("publish_inputs_empty") as conn:
         assert current_fingerprint(conn, "p") != current_fingerprint(conn, "q")
